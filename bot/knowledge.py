@@ -1,0 +1,543 @@
+"""The knowledge base: loading the YAML files in ``knowledge/`` and validating them.
+
+Every YAML file may hold any of the top-level blocks below; several files merge
+into one knowledge base. All problems are collected (not just the first) so a
+maintainer fixes a file in one pass, and each names ``file:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from bot.text import normalise
+from bot.yaml_source import LineDict, Problem, YamlReadError, read_yaml
+
+TELEGRAM_MESSAGE_LIMIT = 4096
+MIN_ALTERNATES = 6
+ENTRY_KINDS = ("answer", "smalltalk")
+TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "out_of_scope", "red_flags",
+                  "messages", "tips")
+ENTRY_REQUIRED = ("id", "question", "alternates", "answer", "section")
+ENTRY_OPTIONAL = ("related", "keywords", "kind")
+SECTION_KEYS = ("id", "title", "browse")
+RED_FLAG_KEYS = ("id", "patterns", "requires", "unless")
+TIP_KEYS = ("id", "text")
+MESSAGE_KEYS = (
+    "disclaimer",
+    "welcome",
+    "help",
+    "fallback",
+    "safety",
+    "did_you_mean",
+    "related",
+    "non_text",
+    "error",
+    "feedback_thanks",
+    "topics",
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question the bot can answer, with the ways people ask it."""
+
+    id: str
+    question: str
+    alternates: tuple[str, ...]
+    answer: str
+    section: str
+    related: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    kind: str = "answer"
+    source: str = ""
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.question, *self.alternates)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the guide, used to browse entries by topic."""
+
+    id: str
+    title: str
+    browse: bool = True
+
+
+@dataclass(frozen=True)
+class RedFlagRule:
+    """A medical red flag: any pattern, plus one of ``requires`` if given, and none of ``unless``.
+
+    Patterns are words or phrases; a word ending in ``*`` matches any word it starts.
+    """
+
+    id: str
+    patterns: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Tip:
+    """A short routine tip sent with daily reminders."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Everything the bot knows, merged from all knowledge files and validated."""
+
+    entries: dict[str, Entry]
+    sections: tuple[Section, ...]
+    synonyms: dict[str, tuple[str, ...]]
+    stopwords: frozenset[str]
+    out_of_scope: tuple[str, ...]
+    red_flags: tuple[RedFlagRule, ...]
+    messages: dict[str, str]
+    tips: tuple[Tip, ...]
+    files: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def entries_in(self, section_id: str) -> list[Entry]:
+        return [entry for entry in self.entries.values() if entry.section == section_id]
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is invalid; ``problems`` lists every error as ``file:line: message``."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def knowledge_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to the ``*.yaml``/``*.yml`` files directly inside them, sorted."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            files.append(path)
+    return files
+
+
+def load_knowledge(paths: Path | Iterable[Path]) -> KnowledgeBase:
+    """Load and validate; raises KnowledgeError listing every problem found."""
+    paths = [paths] if isinstance(paths, Path) else list(paths)
+    files = knowledge_files(paths)
+    collector = _Collector()
+    if not files:
+        shown = ", ".join(str(p) for p in paths) or "(none)"
+        raise KnowledgeError([Problem(shown, 1, "no .yaml knowledge files found here")])
+    for path in files:
+        collector.read_file(path)
+    kb = collector.build(tuple(str(f) for f in files))
+    if collector.errors:
+        raise KnowledgeError(collector.errors)
+    return kb
+
+
+class _Collector:
+    """Accumulates blocks from several files and the problems found on the way."""
+
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.entries: dict[str, Entry] = {}
+        self.entry_lines: dict[str, tuple[str, int]] = {}
+        self.related_refs: list[tuple[str, int, str, str]] = []
+        self.sections: dict[str, Section] = {}
+        self.synonyms: dict[str, tuple[str, ...]] = {}
+        self.synonym_owner: dict[str, str] = {}
+        self.stopwords: set[str] = set()
+        self.out_of_scope: list[str] = []
+        self.red_flags: list[RedFlagRule] = []
+        self.messages: dict[str, str] = {}
+        self.message_lines: dict[str, str] = {}
+        self.tips: dict[str, Tip] = {}
+        self.phrasing_owner: dict[str, tuple[str, str, int]] = {}
+        self.file = ""
+
+    # -- reporting ---------------------------------------------------------
+    def error(self, line: int, message: str) -> None:
+        self.errors.append(Problem(self.file, line, message))
+
+    # -- file level --------------------------------------------------------
+    def read_file(self, path: Path) -> None:
+        self.file = str(path)
+        try:
+            data, problems = read_yaml(path)
+        except YamlReadError as exc:
+            self.errors.append(exc.problem)
+            return
+        self.errors.extend(problems)
+        expected = ", ".join(TOP_LEVEL_KEYS)
+        if data is None:
+            self.error(1, f"file is empty; expected a mapping with one or more of: {expected}")
+            return
+        if not isinstance(data, LineDict):
+            self.error(1, f"expected a mapping with one or more of: {expected}")
+            return
+        for key in data:
+            if key not in TOP_LEVEL_KEYS:
+                self.error(data.line_of(key), _unknown_key(key, TOP_LEVEL_KEYS, "top-level key"))
+        readers = {
+            "entries": self._read_entries,
+            "sections": self._read_sections,
+            "synonyms": self._read_synonyms,
+            "stopwords": self._read_stopwords,
+            "out_of_scope": self._read_out_of_scope,
+            "red_flags": self._read_red_flags,
+            "messages": self._read_messages,
+            "tips": self._read_tips,
+        }
+        for key, reader in readers.items():
+            if key in data:
+                reader(data[key], data.line_of(key))
+
+    # -- typed field helpers ----------------------------------------------
+    def _mapping_items(self, value: Any, line: int, what: str) -> list[LineDict]:
+        if not isinstance(value, list):
+            self.error(line, f"'{what}' must be a list of mappings (each item starts with '- ')")
+            return []
+        items = []
+        for index, item in enumerate(value, start=1):
+            if isinstance(item, LineDict):
+                items.append(item)
+            else:
+                self.error(line, f"item {index} of '{what}' must be a mapping with named fields")
+        return items
+
+    def _check_keys(self, item: LineDict, required: Sequence[str], optional: Sequence[str],
+                    what: str) -> bool:
+        allowed = (*required, *optional)
+        ok = True
+        for key in item:
+            if key not in allowed:
+                self.error(item.line_of(key), _unknown_key(key, allowed, f"field in {what}"))
+                ok = False
+        for key in required:
+            if key not in item:
+                self.error(item.line, f"{what} is missing the required field '{key}'")
+                ok = False
+        return ok
+
+    def _text(self, item: LineDict, key: str, what: str, *, required: bool = True) -> str | None:
+        value = item.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.error(item.line_of(key), f"{what}: '{key}' must be text, got {_type_name(value)}")
+            return None
+        text = str(value).strip()
+        if not text:
+            self.error(item.line_of(key), f"{what}: '{key}' is empty")
+            return None
+        return text
+
+    def _text_list(self, item: LineDict, key: str, what: str) -> tuple[str, ...]:
+        value = item.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(item.line_of(key),
+                       f"{what}: '{key}' must be a list, got {_type_name(value)}")
+            return ()
+        texts = []
+        for index, element in enumerate(value, start=1):
+            if isinstance(element, bool) or not isinstance(element, str | int | float):
+                self.error(item.line_of(key),
+                           f"{what}: item {index} of '{key}' must be text, got "
+                           f"{_type_name(element)}")
+            elif not str(element).strip():
+                self.error(item.line_of(key), f"{what}: item {index} of '{key}' is empty")
+            else:
+                texts.append(str(element).strip())
+        return tuple(texts)
+
+    # -- blocks --------------------------------------------------------------
+    def _read_entries(self, value: Any, line: int) -> None:
+        for item in self._mapping_items(value, line, "entries"):
+            self._read_entry(item)
+
+    def _read_entry(self, item: LineDict) -> None:
+        entry_id = item.get("id")
+        what = f"entry '{entry_id}'" if isinstance(entry_id, str) else "entry"
+        keys_ok = self._check_keys(item, ENTRY_REQUIRED, ENTRY_OPTIONAL, what)
+        entry_id = self._text(item, "id", what)
+        question = self._text(item, "question", what)
+        answer = self._text(item, "answer", what)
+        section = self._text(item, "section", what)
+        kind = self._text(item, "kind", what, required=False) or "answer"
+        alternates = self._text_list(item, "alternates", what)
+        related = self._text_list(item, "related", what)
+        keywords = self._text_list(item, "keywords", what)
+        if "alternates" in item and len(alternates) < MIN_ALTERNATES:
+            self.error(item.line_of("alternates"),
+                       f"{what}: has {len(alternates)} alternates; give at least "
+                       f"{MIN_ALTERNATES} other ways people ask it")
+        if kind not in ENTRY_KINDS:
+            self.error(item.line_of("kind"),
+                       f"{what}: kind '{kind}' is not one of: {', '.join(ENTRY_KINDS)}")
+        if answer is not None and len(answer) > TELEGRAM_MESSAGE_LIMIT:
+            self.error(item.line_of("answer"),
+                       f"{what}: answer is {len(answer)} characters; Telegram allows at most "
+                       f"{TELEGRAM_MESSAGE_LIMIT} — shorten it or split it into two entries")
+        if entry_id is None or question is None or answer is None or section is None:
+            return
+        if entry_id in self.entries:
+            first_file, first_line = self.entry_lines[entry_id]
+            self.error(item.line_of("id"),
+                       f"duplicate id '{entry_id}' (first defined at {first_file}:{first_line})")
+            return
+        source_line = item.line_of("id")
+        self.entry_lines[entry_id] = (self.file, source_line)
+        for ref in related:
+            self.related_refs.append((self.file, item.line_of("related"), entry_id, ref))
+        self._claim_phrasings(entry_id, item, question, alternates)
+        if not keys_ok:
+            return
+        self.entries[entry_id] = Entry(
+            id=entry_id, question=question, alternates=alternates, answer=answer,
+            section=section, related=related, keywords=keywords, kind=kind,
+            source=f"{self.file}:{source_line}",
+        )
+
+    def _claim_phrasings(self, entry_id: str, item: LineDict, question: str,
+                         alternates: tuple[str, ...]) -> None:
+        """Two entries may not share a phrasing: the matcher could not tell them apart."""
+        for key, texts in (("question", (question,)), ("alternates", alternates)):
+            for text in texts:
+                norm = normalise(text)
+                if not norm:
+                    self.error(item.line_of(key),
+                               f"entry '{entry_id}': '{text}' has no letters or digits to match on")
+                    continue
+                owner = self.phrasing_owner.get(norm)
+                if owner and owner[0] != entry_id:
+                    kind = "same question as" if key == "question" else "same phrasing as"
+                    self.error(item.line_of(key),
+                               f"entry '{entry_id}': '{text}' is the {kind} entry '{owner[0]}' "
+                               f"({owner[1]}:{owner[2]}); each phrasing must belong to one entry")
+                elif not owner:
+                    self.phrasing_owner[norm] = (entry_id, self.file, item.line_of(key))
+
+    def _read_sections(self, value: Any, line: int) -> None:
+        for item in self._mapping_items(value, line, "sections"):
+            if not self._check_keys(item, ("id", "title"), ("browse",), "section"):
+                continue
+            section_id = self._text(item, "id", "section")
+            title = self._text(item, "title", "section")
+            browse = item.get("browse", True)
+            if not isinstance(browse, bool):
+                self.error(item.line_of("browse"), "section: 'browse' must be true or false")
+                continue
+            if section_id is None or title is None:
+                continue
+            if section_id in self.sections:
+                self.error(item.line_of("id"), f"duplicate section id '{section_id}'")
+                continue
+            self.sections[section_id] = Section(section_id, title, browse)
+
+    def _read_synonyms(self, value: Any, line: int) -> None:
+        if not isinstance(value, LineDict):
+            self.error(line, "'synonyms' must be a mapping: canonical word -> list of variants")
+            return
+        for canonical, variants in value.items():
+            key_line = value.line_of(canonical)
+            word = normalise(str(canonical))
+            if not word or " " in word:
+                self.error(key_line, f"synonym key '{canonical}' must be a single word")
+                continue
+            if not isinstance(variants, list) or not variants:
+                self.error(key_line, f"synonyms for '{canonical}' must be a non-empty list")
+                continue
+            cleaned = []
+            for variant in variants:
+                norm = normalise(str(variant)) if isinstance(variant, str | int | float) else ""
+                if not norm:
+                    self.error(key_line, f"synonyms for '{canonical}': '{variant}' is not a word")
+                    continue
+                owner = self.synonym_owner.get(norm)
+                if owner and owner != word:
+                    self.error(key_line,
+                               f"synonym '{variant}' is listed under both '{owner}' and "
+                               f"'{canonical}'; keep it under one")
+                    continue
+                self.synonym_owner[norm] = word
+                cleaned.append(norm)
+            self.synonyms[word] = (*self.synonyms.get(word, ()), *cleaned)
+
+    def _read_stopwords(self, value: Any, line: int) -> None:
+        if not isinstance(value, list):
+            self.error(line, "'stopwords' must be a list of words")
+            return
+        for word in value:
+            norm = normalise(str(word))
+            if not norm or " " in norm:
+                self.error(line, f"stopword '{word}' must be a single word")
+            else:
+                self.stopwords.add(norm)
+
+    def _read_out_of_scope(self, value: Any, line: int) -> None:
+        if not isinstance(value, list):
+            self.error(line, "'out_of_scope' must be a list of words or phrases")
+            return
+        for phrase in value:
+            if not isinstance(phrase, str) or not normalise(phrase.replace("*", "")):
+                self.error(line, f"out_of_scope item '{phrase}' must be a word or phrase")
+            else:
+                self.out_of_scope.append(phrase)
+
+    def _read_red_flags(self, value: Any, line: int) -> None:
+        seen = {rule.id for rule in self.red_flags}
+        for item in self._mapping_items(value, line, "red_flags"):
+            if not self._check_keys(item, ("id", "patterns"), ("requires", "unless"), "red flag"):
+                continue
+            rule_id = self._text(item, "id", "red flag")
+            what = f"red flag '{rule_id}'"
+            patterns = self._text_list(item, "patterns", what)
+            if rule_id is None:
+                continue
+            if rule_id in seen:
+                self.error(item.line_of("id"), f"duplicate red flag id '{rule_id}'")
+                continue
+            if not patterns:
+                self.error(item.line_of("patterns"), f"{what}: needs at least one pattern")
+                continue
+            seen.add(rule_id)
+            self.red_flags.append(RedFlagRule(
+                id=rule_id, patterns=patterns,
+                requires=self._text_list(item, "requires", what),
+                unless=self._text_list(item, "unless", what),
+                source=f"{self.file}:{item.line}",
+            ))
+
+    def _read_messages(self, value: Any, line: int) -> None:
+        if not isinstance(value, LineDict):
+            self.error(line, "'messages' must be a mapping: message name -> text")
+            return
+        for key in value:
+            if key not in MESSAGE_KEYS:
+                self.error(value.line_of(key), _unknown_key(key, MESSAGE_KEYS, "message"))
+                continue
+            if key in self.messages:
+                self.error(value.line_of(key),
+                           f"message '{key}' is already defined at {self.message_lines[key]}")
+                continue
+            text = self._text(value, key, "messages")
+            if text is None:
+                continue
+            if len(text) > TELEGRAM_MESSAGE_LIMIT:
+                self.error(value.line_of(key), f"message '{key}' is longer than "
+                                               f"{TELEGRAM_MESSAGE_LIMIT} characters")
+                continue
+            self.messages[key] = text
+            self.message_lines[key] = f"{self.file}:{value.line_of(key)}"
+
+    def _read_tips(self, value: Any, line: int) -> None:
+        for item in self._mapping_items(value, line, "tips"):
+            if not self._check_keys(item, TIP_KEYS, (), "tip"):
+                continue
+            tip_id = self._text(item, "id", "tip")
+            text = self._text(item, "text", f"tip '{tip_id}'")
+            if tip_id is None or text is None:
+                continue
+            if tip_id in self.tips:
+                self.error(item.line_of("id"), f"duplicate tip id '{tip_id}'")
+                continue
+            if len(text) > 1000:
+                self.error(item.line_of("text"), f"tip '{tip_id}' is {len(text)} characters; "
+                                                 "keep tips under 1000")
+                continue
+            self.tips[tip_id] = Tip(tip_id, text)
+
+    # -- cross-file checks ---------------------------------------------------
+    def build(self, files: tuple[str, ...]) -> KnowledgeBase:
+        for file, line, entry_id, ref in self.related_refs:
+            if ref not in self.entry_lines:
+                message = f"entry '{entry_id}': related id '{ref}' does not exist"
+                self.errors.append(Problem(file, line, message))
+            elif ref == entry_id:
+                self.errors.append(Problem(file, line,
+                                           f"entry '{entry_id}' lists itself as related"))
+        for entry in self.entries.values():
+            if self.sections and entry.section not in self.sections:
+                file, line = self.entry_lines[entry.id]
+                known = ", ".join(self.sections)
+                self.errors.append(Problem(file, line, f"entry '{entry.id}': section "
+                                                       f"'{entry.section}' is not one of: {known}"))
+        where = files[0] if files else "knowledge"
+        if not self.entries and not self.errors:
+            self.errors.append(Problem(where, 1, "the knowledge base has no entries"))
+        if not self.sections:
+            self.errors.append(Problem(where, 1, "no 'sections' block found in any file"))
+        for key in MESSAGE_KEYS:
+            if key not in self.messages:
+                self.errors.append(Problem(where, 1, f"message '{key}' is not defined in any "
+                                                     "file's 'messages' block"))
+        return KnowledgeBase(
+            entries=dict(self.entries),
+            sections=tuple(self.sections.values()),
+            synonyms=dict(self.synonyms),
+            stopwords=frozenset(self.stopwords),
+            out_of_scope=tuple(self.out_of_scope),
+            red_flags=tuple(self.red_flags),
+            messages=dict(self.messages),
+            tips=tuple(self.tips.values()),
+            files=files,
+        )
+
+
+def _unknown_key(key: Any, allowed: Sequence[str], what: str) -> str:
+    guess = get_close_matches(str(key), allowed, n=1)
+    hint = f" — did you mean '{guess[0]}'?" if guess else ""
+    return f"unknown {what} '{key}'{hint} (allowed: {', '.join(allowed)})"
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", LineDict: "a mapping", list: "a list", bool: "true/false"}.get(
+        type(value), type(value).__name__)
+
+
+def near_duplicate_warnings(kb: KnowledgeBase, threshold: float = 90.0) -> list[Problem]:
+    """Phrasings of different entries that read almost the same: the matcher may confuse them.
+
+    Quadratic in the number of phrasings, so it runs in ``validate``, not at start-up.
+    """
+    from rapidfuzz import fuzz, process
+
+    owners: list[Entry] = []
+    texts: list[str] = []
+    for entry in kb.entries.values():
+        for phrasing in entry.phrasings:
+            owners.append(entry)
+            texts.append(normalise(phrasing))
+    warnings = []
+    seen: set[tuple[str, str]] = set()
+    for i, text in enumerate(texts):
+        a = owners[i]
+        for _, _, j in process.extract(text, texts, scorer=fuzz.token_sort_ratio,
+                                       score_cutoff=threshold, limit=None):
+            b = owners[j]
+            if i >= j or a.id == b.id or (a.id, b.id) in seen:
+                continue
+            seen.add((a.id, b.id))
+            file, _, line = a.source.rpartition(":")
+            warnings.append(Problem(file, int(line),
+                                    f"entry '{a.id}': '{text}' is very close to '{texts[j]}' "
+                                    f"of entry '{b.id}' ({b.source}); the matcher may confuse "
+                                    "them"))
+    return warnings

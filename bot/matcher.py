@@ -1,0 +1,257 @@
+"""Matching a user's question to a knowledge-base entry.
+
+The pipeline, in order:
+1. safety: red-flag rules see the user's own words first and win outright;
+2. analysis: words are spell-corrected against the knowledge base's vocabulary,
+   rewritten through the synonym table, stripped of filler words and stemmed;
+3. scoring: every entry that shares a word with the question is scored by how
+   much of the question it explains (IDF-weighted coverage), how closely its
+   best phrasing overlaps the question (weighted Dice), and whether the question
+   names one of its keywords;
+4. decision: a confident, clear winner is answered; a plausible but uncertain
+   one gets "did you mean" choices; anything weaker gets the fallback.
+
+Nothing here knows about Telegram.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.knowledge import KnowledgeBase
+from bot.phrases import PhraseIndex
+from bot.safety import SafetyRules
+from bot.text import normalise, stem, words
+
+MAX_WORDS = 80
+MAX_PHRASE = 4
+RESCORE_TOP = 24
+KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where confidence turns into an answer, a "did you mean", or the fallback."""
+
+    answer: float = 0.31
+    margin: float = 0.02
+    suggest: float = 0.25
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """What the bot decided: ``kind`` is one of KINDS; ``candidates`` are runners-up."""
+
+    kind: str
+    entry_id: str | None
+    score: float
+    candidates: tuple[Candidate, ...] = ()
+    rule: str | None = None
+
+    @property
+    def suggestions(self) -> list[str]:
+        return [c.entry_id for c in self.candidates]
+
+
+@dataclass
+class Weights:
+    """How the three signals combine; tuned on knowledge/eval/tune.yaml only."""
+
+    coverage: float = 0.6
+    dice: float = 0.3
+    keyword: float = 0.1
+    unknown_word: float = 1.25  # an unknown word weighs this share of the rarest known word
+    out_of_scope: float = 3.0  # a listed out-of-scope topic weighs this share of it
+    smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
+
+
+class Analyzer:
+    """Turns text into the content terms the matcher compares."""
+
+    def __init__(self, synonyms: dict[str, tuple[str, ...]], stopwords: Iterable[str],
+                 vocabulary_texts: Iterable[str]) -> None:
+        self.stopwords = frozenset(stopwords)
+        self.phrases: dict[tuple[str, ...], str] = {}
+        for canonical, variants in synonyms.items():
+            for variant in (canonical, *variants):
+                self.phrases[tuple(variant.split())] = canonical
+        vocab = set(self.stopwords)
+        for phrase in self.phrases:
+            vocab.update(phrase)
+        for text in vocabulary_texts:
+            vocab.update(words(text))
+        self.vocabulary = frozenset(vocab)
+        self._by_length: dict[int, list[str]] = {}
+        for word in sorted(vocab):
+            self._by_length.setdefault(len(word), []).append(word)
+        self._corrections: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        """Nearest vocabulary word within one edit (two for long words), else the word itself."""
+        if word in self.vocabulary or len(word) < 5 or word.isdigit():
+            return word
+        cached = self._corrections.get(word)
+        if cached is not None:
+            return cached
+        max_edits = 2 if len(word) >= 8 else 1
+        best, best_distance = word, max_edits + 1
+        for length in range(len(word) - max_edits, len(word) + max_edits + 1):
+            pool = self._by_length.get(length)
+            if not pool:
+                continue
+            found = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=max_edits)
+            if found and found[1] < best_distance:
+                best, best_distance = found[0], found[1]
+        if len(self._corrections) < 50_000:
+            self._corrections[word] = best
+        return best
+
+    def terms(self, text: str, raw_words: Sequence[str] | None = None) -> list[str]:
+        """Content terms of a text: corrected, synonym-folded, without filler, stemmed."""
+        tokens = [self.correct(w) for w in (raw_words if raw_words is not None else words(text))]
+        tokens = tokens[:MAX_WORDS]
+        terms: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
+                canonical = self.phrases.get(tuple(tokens[i:i + size]))
+                if canonical is not None:
+                    terms.append(canonical)
+                    i += size
+                    break
+            else:
+                word = tokens[i]
+                i += 1
+                if word in self.stopwords or len(word) < 2 or word.isdigit():
+                    continue
+                terms.append(stem(word))
+        return terms
+
+
+@dataclass
+class _Doc:
+    entry_id: str
+    kind: str
+    phrasings: list[frozenset[str]]
+    terms: frozenset[str]
+    keywords: list[frozenset[str]]
+    phrasing_weights: list[float] = field(default_factory=list)
+
+
+class Matcher:
+    """Answers "which entry is this question about, and how sure are we?"."""
+
+    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None,
+                 weights: Weights | None = None) -> None:
+        self.kb = kb
+        self.thresholds = thresholds or Thresholds()
+        self.weights = weights or Weights()
+        texts = [p for e in kb.entries.values() for p in (*e.phrasings, *e.keywords)]
+        self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts)
+        self.safety = SafetyRules(kb.red_flags, self.analyzer.vocabulary)
+        self.out_of_scope = PhraseIndex((p, p) for p in kb.out_of_scope)
+        self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
+                           if e.kind == "smalltalk" for p in e.phrasings]
+        self._smalltalk_texts = [text for text, _ in self._smalltalk]
+        self._smalltalk_terms = frozenset(
+            t for text in self._smalltalk_texts for t in self.analyzer.terms(text))
+        self._docs: list[_Doc] = []
+        postings: dict[str, list[int]] = {}
+        for entry in kb.entries.values():
+            if entry.kind == "smalltalk":
+                continue  # small talk is mostly filler words; _smalltalk_match handles it
+            phrasings = [frozenset(self.analyzer.terms(p)) for p in entry.phrasings]
+            keywords = [frozenset(self.analyzer.terms(k)) for k in entry.keywords]
+            keywords = [k for k in keywords if k]
+            terms = frozenset().union(*phrasings, *keywords)
+            for term in terms:
+                postings.setdefault(term, []).append(len(self._docs))
+            self._docs.append(_Doc(entry.id, entry.kind, phrasings, terms, keywords))
+        count = max(len(self._docs), 1)
+        self._idf = {t: math.log(1 + count / len(ids)) for t, ids in postings.items()}
+        self._postings = postings
+        self._unknown_weight = self.weights.unknown_word * math.log(1 + count)
+        for doc in self._docs:
+            doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
+
+    def match(self, text: str) -> MatchResult:
+        """Classify one question; never raises on any string."""
+        raw = words(text)
+        rule = self.safety.check(raw)
+        if rule is not None:
+            return MatchResult("safety", None, 1.0, rule=rule)
+        smalltalk = self._smalltalk_match(raw)
+        if smalltalk is not None:
+            return smalltalk
+        ranked = self.rank(text, raw)
+        best = ranked[0] if ranked else Candidate("", 0.0)
+        runners = tuple(ranked[1:4])
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        th = self.thresholds
+        if best.score >= th.answer and best.score - second >= th.margin:
+            kind = self.kb.entries[best.entry_id].kind
+            return MatchResult(kind, best.entry_id, best.score, runners)
+        if best.score >= th.suggest:
+            close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
+            return MatchResult("clarify", None, best.score, close)
+        return MatchResult("fallback", None, best.score, runners)
+
+    def _smalltalk_match(self, raw: Sequence[str]) -> MatchResult | None:
+        """Greetings and thanks are mostly filler words, so they are matched as whole strings.
+
+        Only short messages whose content words all occur in small talk qualify, so
+        "thanks, and what are peptides?" is still a question about peptides.
+        """
+        if not raw or len(raw) > 8 or not self._smalltalk_texts:
+            return None
+        if not set(self.analyzer.terms("", raw)) <= self._smalltalk_terms:
+            return None
+        found = process.extractOne(" ".join(raw), self._smalltalk_texts,
+                                   scorer=fuzz.token_set_ratio,
+                                   score_cutoff=self.weights.smalltalk_similarity)
+        if found is None:
+            return None
+        entry_id = self._smalltalk[found[2]][1]
+        return MatchResult("smalltalk", entry_id, round(found[1] / 100, 4))
+
+    def rank(self, text: str, raw_words: Sequence[str] | None = None) -> list[Candidate]:
+        """Entries scored against the question, best first (only those sharing a term)."""
+        terms = set(self.analyzer.terms(text, raw_words))
+        if not terms:
+            return []
+        weight = {t: self._idf.get(t, self._unknown_weight) for t in terms}
+        raw = raw_words if raw_words is not None else words(text)
+        off_topic = len(self.out_of_scope.find(raw))
+        total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
+        coverage: dict[int, float] = {}
+        for term in terms:
+            for index in self._postings.get(term, ()):
+                coverage[index] = coverage.get(index, 0.0) + weight[term]
+        if not coverage:
+            return []
+        top = sorted(coverage, key=coverage.__getitem__, reverse=True)[:RESCORE_TOP]
+        w = self.weights
+        scored = []
+        for index in top:
+            doc = self._docs[index]
+            dice = 0.0
+            for phrasing, p_weight in zip(doc.phrasings, doc.phrasing_weights, strict=True):
+                shared = sum(weight[t] for t in terms & phrasing)
+                if shared:
+                    dice = max(dice, 2 * shared / (total + p_weight))
+            keyword = 1.0 if any(k <= terms for k in doc.keywords) else 0.0
+            score = w.coverage * coverage[index] / total + w.dice * dice + w.keyword * keyword
+            scored.append(Candidate(doc.entry_id, round(min(score, 1.0), 4)))
+        scored.sort(key=lambda c: c.score, reverse=True)
+        return scored
