@@ -97,8 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+class RedactingFormatter(logging.Formatter):
+    """Removes secrets from every formatted record, tracebacks included."""
+
+    def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "[REDACTED]")
+        return text
+
+
+def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                            secrets))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -106,8 +123,8 @@ def configure_logging(level: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    settings.require_token()
-    configure_logging(settings.log_level)
+    token = settings.require_token()
+    configure_logging(settings.log_level, secrets=[token, settings.webhook_secret or ""])
     from bot.telegram_app import run_bot  # the Telegram stack is only needed here
 
     return run_bot(settings)

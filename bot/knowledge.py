@@ -7,6 +7,7 @@ maintainer fixes a file in one pass, and each names ``file:line``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -17,6 +18,7 @@ from bot.text import normalise
 from bot.yaml_source import LineDict, Problem, YamlReadError, read_yaml
 
 TELEGRAM_MESSAGE_LIMIT = 4096
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # fits Telegram's 64-byte callback data
 MIN_ALTERNATES = 6
 ENTRY_KINDS = ("answer", "smalltalk")
 TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "out_of_scope", "red_flags",
@@ -294,6 +296,11 @@ class _Collector:
                        f"{what}: answer is {len(answer)} characters; Telegram allows at most "
                        f"{TELEGRAM_MESSAGE_LIMIT} — shorten it or split it into two entries")
         if entry_id is None or question is None or answer is None or section is None:
+            return
+        if not ID_PATTERN.match(entry_id):
+            self.error(item.line_of("id"),
+                       f"{what}: id must be 1-48 lowercase letters, digits, '-' or '_', "
+                       "starting with a letter or digit (it is used in Telegram buttons)")
             return
         if entry_id in self.entries:
             first_file, first_line = self.entry_lines[entry_id]

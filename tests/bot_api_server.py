@@ -64,7 +64,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
     "CONFLICT_OTHER_GET_UPDATES",
@@ -612,6 +612,21 @@ def _decode_params(query: str, content_type: str, body: bytes) -> dict[str, Any]
     return {key: _decode_value(key, value) for key, value in raw.items()}
 
 
+def _int_param(params: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    """Read an Integer parameter; bad input is the client's 400, not a crash of the fake."""
+    value = params.get(key)
+    if value is None or value == "":
+        if default is None:
+            raise ApiError(400, f'Bad Request: parameter "{key}" is required')
+        return default
+    if isinstance(value, bool):
+        raise ApiError(400, f'Bad Request: field "{key}" must be of type Integer')
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f'Bad Request: field "{key}" must be of type Integer') from None
+
+
 def _same_chat(chat_id: Any, wanted: Any) -> bool:
     return wanted is None or str(chat_id) == str(wanted)
 
@@ -659,7 +674,8 @@ class _Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, OSError):
             return
-        self.api.server_errors.append(traceback.format_exc())
+        if exc is not None:
+            self.api.server_errors.append(exc)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -775,7 +791,9 @@ class FakeBotApi:
 
         self.calls: list[Call] = []
         self.withheld_updates: list[dict[str, Any]] = []
-        self.server_errors: list[str] = []
+        # Exceptions raised inside the fake itself.  Kept as objects: formatting a traceback
+        # parses source with ``ast``, which CPython 3.11 does not tolerate on two threads at once.
+        self.server_errors: list[BaseException] = []
         self.rate_limited_count = 0
 
         self._lock = threading.RLock()
@@ -787,6 +805,7 @@ class FakeBotApi:
         self._updates: deque[dict[str, Any]] = deque()
         self._next_update_id = 1
         self._poll_generation = 0
+        self._long_polls_waiting = 0
         self._allowed_updates: list[str] | None = None
         self._webhook: dict[str, Any] = {}
         self._chats: dict[int, dict[str, Any]] = {}
@@ -919,10 +938,11 @@ class FakeBotApi:
         self, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, bytes, str]:
         url = urlsplit(raw_path)
-        file_match = _FILE_PATH_RE.fullmatch(url.path)
+        path = unquote(url.path)  # PTB percent-encodes the ':' of the token in file URLs
+        file_match = _FILE_PATH_RE.fullmatch(path)
         if file_match:
             return self._serve_file(*file_match.groups())
-        match = _API_PATH_RE.fullmatch(url.path)
+        match = _API_PATH_RE.fullmatch(path)
         if match is None:
             return self._error_response(ApiError(404, "Not Found"))
         token, method_name = match.groups()
@@ -963,7 +983,7 @@ class FakeBotApi:
                 self._record(Call(method, params, received), error=exc)
                 return self._error_response(exc)
             except Exception as exc:  # a bug in the fake itself must be loud, not a hang
-                self.server_errors.append(traceback.format_exc())
+                self.server_errors.append(exc)
                 error = ApiError(500, f"Internal Server Error: fake Bot API bug: {exc!r}")
                 self._record(Call(method, params, received), error=error)
                 return self._error_response(error)
@@ -1015,6 +1035,9 @@ class FakeBotApi:
         if times is not None and times < 1:
             raise ValueError("times must be >= 1 or None")
         parameters: dict[str, Any] = {}
+        if error_code == 429 and retry_after is None:  # Telegram always sends it with a 429
+            found = re.search(r"retry after (\d+)", description)
+            retry_after = int(found.group(1)) if found else 1
         if retry_after is not None:
             parameters["retry_after"] = int(retry_after)
         if migrate_to_chat_id is not None:
@@ -1180,6 +1203,12 @@ class FakeBotApi:
             return copy.deepcopy(self._commands.get(self._commands_key(scope, language_code), []))
 
     @property
+    def long_polls_waiting(self) -> int:
+        """getUpdates requests currently parked on the server (lets tests sync with a poller)."""
+        with self._lock:
+            return self._long_polls_waiting
+
+    @property
     def pending_updates(self) -> int:
         """Updates pushed but not yet confirmed by a getUpdates offset."""
         with self._lock:
@@ -1257,7 +1286,8 @@ class FakeBotApi:
                     "(group_privacy=True)."
                 )
             if self.server_errors:
-                lines.append("Fake server errors:\n" + self.server_errors[-1])
+                last = self.server_errors[-1]
+                lines.append("Fake server error:\n" + "".join(traceback.format_exception(last)))
         return "\n".join(lines)
 
     # ---- injecting user traffic -------------------------------------------------------------
@@ -1282,6 +1312,8 @@ class FakeBotApi:
         language_code: str | None = None,
     ) -> dict[str, Any]:
         """Simulate a user sending ``text``; commands get their ``bot_command`` entity."""
+        if not text.strip():
+            raise ValueError("Telegram clients cannot send an empty message")
         content: dict[str, Any] = {"text": text}
         if entities is None:
             entities = []
@@ -1536,6 +1568,10 @@ class FakeBotApi:
         for key in _MESSAGE_UPDATE_KEYS:
             if isinstance(update.get(key), dict):
                 self._remember_message(update[key])
+        for value in update.values():
+            sender = value.get("from") if isinstance(value, dict) else None
+            if isinstance(sender, dict) and "id" in sender:
+                self._users[int(sender["id"])] = copy.deepcopy(sender)
         callback = update.get("callback_query")
         if isinstance(callback, dict):
             self._callback_queries[str(callback["id"])] = {"answered": False}
@@ -1548,9 +1584,6 @@ class FakeBotApi:
     def _remember_message(self, message: dict[str, Any]) -> None:
         chat = message.get("chat")
         self._remember_chat(chat)
-        sender = message.get("from")
-        if isinstance(sender, dict) and "id" in sender:
-            self._users[int(sender["id"])] = copy.deepcopy(sender)
         if isinstance(chat, dict) and "message_id" in message:
             key = (int(chat["id"]), int(message["message_id"]))
             self._messages[key] = copy.deepcopy(message)
@@ -1684,7 +1717,9 @@ class FakeBotApi:
             message_id = params["reply_to_message_id"]
         if message_id is None:
             return None
-        target = self._messages.get((int(chat["id"]), int(message_id)))
+        target = self._messages.get(
+            (int(chat["id"]), _int_param({"message_id": message_id}, "message_id"))
+        )
         if target is None:
             if allow_missing:
                 return None
@@ -1786,10 +1821,9 @@ class FakeBotApi:
 
     def _editable_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat_for(params)
-        message_id = params.get("message_id")
-        if message_id is None:
+        if params.get("message_id") is None:
             raise ApiError(400, "Bad Request: message identifier is not specified")
-        message = self._messages.get((int(chat["id"]), int(message_id)))
+        message = self._messages.get((int(chat["id"]), _int_param(params, "message_id")))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         if message.get("from", {}).get("id") != self.bot_id:
@@ -1822,9 +1856,12 @@ class FakeBotApi:
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         if self._webhook.get("url"):
             raise ApiError(409, CONFLICT_WEBHOOK_ACTIVE)
-        offset = int(params.get("offset") or 0)
-        limit = min(max(int(params.get("limit") or 100), 1), 100)
-        timeout = max(float(params.get("timeout") or 0), 0.0)
+        offset = _int_param(params, "offset", 0)
+        limit = min(max(_int_param(params, "limit", 100), 1), 100)
+        try:  # Integer in the docs; fractions are accepted so tests can poll briefly
+            timeout = max(float(params.get("timeout") or 0), 0.0)
+        except (TypeError, ValueError):
+            raise ApiError(400, 'Bad Request: field "timeout" must be of type Integer') from None
         if "allowed_updates" in params:
             allowed = params["allowed_updates"]
             self._allowed_updates = list(allowed) if allowed else None
@@ -1839,16 +1876,20 @@ class FakeBotApi:
         generation = self._poll_generation
         self._cond.notify_all()
         deadline = time.monotonic() + timeout
-        while True:
-            if generation != self._poll_generation:
-                raise ApiError(409, CONFLICT_OTHER_GET_UPDATES)
-            batch = self._deliverable(limit)
-            if batch or self._stopping.is_set():
-                return batch
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return []
-            self._cond.wait(remaining)
+        self._long_polls_waiting += 1
+        try:
+            while True:
+                if generation != self._poll_generation:
+                    raise ApiError(409, CONFLICT_OTHER_GET_UPDATES)
+                batch = self._deliverable(limit)
+                if batch or self._stopping.is_set():
+                    return batch
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._cond.wait(remaining)
+        finally:
+            self._long_polls_waiting -= 1
 
     def _deliverable(self, limit: int) -> list[dict[str, Any]]:
         allowed = self._allowed_updates
@@ -2012,8 +2053,8 @@ class FakeBotApi:
 
     def _source_message(self, params: dict[str, Any], what: str) -> dict[str, Any]:
         source_chat = self._chat_for(params, "from_chat_id")
-        message_id = params.get("message_id")
-        message = self._messages.get((int(source_chat["id"]), int(message_id or 0)))
+        message_id = _int_param(params, "message_id")
+        message = self._messages.get((int(source_chat["id"]), message_id))
         if message is None:
             raise ApiError(400, f"Bad Request: message to {what} not found")
         return message
@@ -2099,7 +2140,7 @@ class FakeBotApi:
 
     def _delete_message(self, params: dict[str, Any]) -> bool:
         chat = self._chat_for(params)
-        key = (int(chat["id"]), int(params.get("message_id") or 0))
+        key = (int(chat["id"]), _int_param(params, "message_id"))
         if self._messages.pop(key, None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
@@ -2110,7 +2151,8 @@ class FakeBotApi:
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
             raise ApiError(400, "Bad Request: message identifiers are not specified")
         for message_id in ids:
-            self._messages.pop((int(chat["id"]), int(message_id)), None)
+            key = (int(chat["id"]), _int_param({"message_ids": message_id}, "message_ids"))
+            self._messages.pop(key, None)
         return True
 
     def _answer_callback_query(self, params: dict[str, Any]) -> bool:
@@ -2179,7 +2221,7 @@ class FakeBotApi:
 
     def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
         self._chat_for(params)
-        user_id = int(params.get("user_id") or 0)
+        user_id = _int_param(params, "user_id")
         if user_id == self.bot_id:
             return {"status": "member", "user": self.bot_user}
         user = self._users.get(user_id)
