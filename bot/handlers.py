@@ -179,7 +179,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     callback = decode_callback(query.data)
     message = query.message if isinstance(query.message, Message) else None
     if callback is None or message is None:
-        await query.answer("This button has expired. Please ask again or use /topics.")
+        await expired_button(update, context)
         return
     if callback.action == TOPICS:
         await query.answer()
@@ -203,6 +203,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(kb.messages["feedback_thanks"])
     else:
         await query.answer("That topic is no longer available. Please use /topics.")
+
+
+async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Buttons from old versions of the bot, or forged data: answer so the spinner stops."""
+    await update.callback_query.answer("This button has expired. Please ask again or use /topics.")
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -26,11 +26,13 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import KnowledgeBase
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
-from bot.text import normalise, stem, words
+from bot.text import inflection_bases, normalise, stem, typo_cost, words
 
 MAX_WORDS = 80
 MAX_PHRASE = 4
 RESCORE_TOP = 24
+MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
+MAX_TYPO_COST_LONG = 2.0  # words of 8+ letters
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 
 
@@ -98,21 +100,32 @@ class Analyzer:
         self._corrections: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
-        """Nearest vocabulary word within one edit (two for long words), else the word itself."""
+        """The vocabulary word ``word`` is most plausibly a typo for, else the word itself.
+
+        Short words, words that inflect a known word ("saying" -> "say") and words
+        with no plausible typo neighbour (see ``typo_cost``) are left alone: an
+        unknown word counts as unexplained, which is what lets off-topic questions
+        fall back, so a wrong "correction" is worse than none.
+        """
         if word in self.vocabulary or len(word) < 5 or word.isdigit():
             return word
         cached = self._corrections.get(word)
         if cached is not None:
             return cached
-        max_edits = 2 if len(word) >= 8 else 1
-        best, best_distance = word, max_edits + 1
-        for length in range(len(word) - max_edits, len(word) + max_edits + 1):
-            pool = self._by_length.get(length)
-            if not pool:
-                continue
-            found = process.extractOne(word, pool, scorer=OSA.distance, score_cutoff=max_edits)
-            if found and found[1] < best_distance:
-                best, best_distance = found[0], found[1]
+        best = word
+        if not any(base in self.vocabulary for base in inflection_bases(word)):
+            max_cost = MAX_TYPO_COST_LONG if len(word) >= 8 else MAX_TYPO_COST
+            best_cost = max_cost + 0.01
+            budget = math.ceil(max_cost)
+            for length in range(len(word) - budget, len(word) + budget + 1):
+                pool = self._by_length.get(length)
+                if not pool:
+                    continue
+                for found, _, _ in process.extract(word, pool, scorer=OSA.distance,
+                                                   score_cutoff=budget, limit=None):
+                    cost = typo_cost(word, found)
+                    if cost < best_cost:
+                        best, best_cost = found, cost
         if len(self._corrections) < 50_000:
             self._corrections[word] = best
         return best

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.services import Services, open_services
 from bot.settings import Settings
+from bot.telegram_ui import CONVERSATION_BUTTONS
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +71,12 @@ def build_application(services: Services) -> Application:
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("topics", handlers.topics))
-    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(CallbackQueryHandler(handlers.button, pattern=CONVERSATION_BUTTONS))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
     application.add_handler(MessageHandler(NON_TEXT, handlers.non_text))
+    # Feature modules register their handlers above this line; this one must stay last.
+    application.add_handler(CallbackQueryHandler(handlers.expired_button))
     application.add_error_handler(handlers.error_handler)
     return application
 

@@ -20,6 +20,8 @@ CALLBACK_LIMIT = 64
 BUTTON_TEXT_LIMIT = 60
 
 ANSWER, SECTION, TOPICS, FEEDBACK = "a", "s", "t", "f"
+# Callback data these helpers produce; other features register their own prefixes.
+CONVERSATION_BUTTONS = r"^[asft](:|$)"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ apostrophes; everything downstream works on plain lowercase ASCII words.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -52,3 +53,70 @@ def stem(word: str) -> str:
     if word.endswith("e") and len(word) >= 5:
         word = word[:-1]
     return word
+
+
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_VOWELS = frozenset("aeiouy")
+
+
+def _keyboard_neighbours() -> dict[str, frozenset[str]]:
+    """Keys that touch each key on a QWERTY keyboard (rows are staggered by half a key)."""
+    position = {ch: (r, c) for r, row in enumerate(_KEYBOARD_ROWS) for c, ch in enumerate(row)}
+    near: dict[str, set[str]] = {ch: set() for ch in position}
+    for a, (ra, ca) in position.items():
+        for b, (rb, cb) in position.items():
+            if a != b and abs(ra - rb) <= 1 and (
+                    (ra == rb and abs(ca - cb) == 1) or (rb == ra + 1 and cb in (ca - 1, ca))
+                    or (rb == ra - 1 and cb in (ca, ca + 1))):
+                near[a].add(b)
+    return {ch: frozenset(n) for ch, n in near.items()}
+
+
+_NEAR = _keyboard_neighbours()
+UNLIKELY_SUBSTITUTION = 1.5
+
+
+def typo_cost(typed: str, word: str) -> float:
+    """How plausibly ``typed`` is a slip for ``word``: an edit distance that knows typing.
+
+    Dropped, doubled and swapped letters cost 1, and so does hitting a neighbouring
+    key or the wrong vowel ("derection"); any other substitution costs 1.5, and a
+    different first letter is never a typo. Plain edit distance turned real words
+    the guide never uses into guide words ("sleep" -> "sweep", "water" -> "later",
+    "drinking" -> "draining") and so answered questions the guide does not cover.
+    """
+    if not typed or not word or typed[0] != word[0]:
+        return math.inf
+    rows, cols = len(typed) + 1, len(word) + 1
+    d = [[0.0] * cols for _ in range(rows)]
+    for i in range(rows):
+        d[i][0] = float(i)
+    for j in range(cols):
+        d[0][j] = float(j)
+    for i in range(1, rows):
+        a = typed[i - 1]
+        for j in range(1, cols):
+            b = word[j - 1]
+            if a == b:
+                sub = 0.0
+            elif b in _NEAR.get(a, ()) or (a in _VOWELS and b in _VOWELS):
+                sub = 1.0
+            else:
+                sub = UNLIKELY_SUBSTITUTION
+            best = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + sub)
+            if i > 1 and j > 1 and a == word[j - 2] and typed[i - 2] == b:
+                best = min(best, d[i - 2][j - 2] + 1)
+            d[i][j] = best
+    return d[-1][-1]
+
+
+def inflection_bases(word: str) -> tuple[str, ...]:
+    """Words ``word`` may be an inflection of ("saying" -> "say"), to spare it from correction."""
+    bases = []
+    for suffix in ("ing", "ed", "es", "s", "ly", "er"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            bases.extend((base, base + "e"))
+            if len(base) >= 4 and base[-1] == base[-2]:
+                bases.append(base[:-1])  # "stopping" -> "stop"
+    return tuple(bases)

@@ -193,3 +193,11 @@ def test_handler_error_apologises_and_bot_keeps_running(api, run_bot, monkeypatc
     assert "something went wrong" in reply["text"].lower()
     monkeypatch.undo()
     assert "amino acids" in ask(api, "what do peptides do")["text"].lower()
+
+
+def test_unknown_button_is_answered_not_left_spinning(api, run_bot):
+    run_bot()
+    reply = ask(api, "what do peptides even do")
+    api.push_callback_query(CHAT, "zz:nothing", message_id=reply["message_id"])
+    api.wait_for(lambda: api.calls_to("answerCallbackQuery"), timeout=10)
+    assert "expired" in api.calls_to("answerCallbackQuery")[-1].params["text"]
