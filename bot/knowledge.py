@@ -391,7 +391,9 @@ class _Collector:
             return
         for word in value:
             norm = normalise(str(word))
-            if not norm or " " in norm:
+            if isinstance(word, bool):  # YAML reads unquoted on/off/yes/no as booleans
+                self.error(line, f"stopword {word!r} is not text; quote on/off/yes/no")
+            elif not norm or " " in norm:
                 self.error(line, f"stopword '{word}' must be a single word")
             else:
                 self.stopwords.add(norm)

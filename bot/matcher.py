@@ -32,7 +32,7 @@ MAX_WORDS = 80
 MAX_PHRASE = 4
 RESCORE_TOP = 24
 MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
-MAX_TYPO_COST_LONG = 2.0  # words of 8+ letters
+MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 
 
@@ -102,8 +102,9 @@ class Analyzer:
     def correct(self, word: str) -> str:
         """The vocabulary word ``word`` is most plausibly a typo for, else the word itself.
 
-        Short words, words that inflect a known word ("saying" -> "say") and words
-        with no plausible typo neighbour (see ``typo_cost``) are left alone: an
+        Short words and words with no plausible typo neighbour (see ``typo_cost``)
+        are left alone, and a word that inflects a known word becomes that word
+        ("saying" -> "say", not the typo-near "saging"): an
         unknown word counts as unexplained, which is what lets off-topic questions
         fall back, so a wrong "correction" is worse than none.
         """
@@ -112,8 +113,8 @@ class Analyzer:
         cached = self._corrections.get(word)
         if cached is not None:
             return cached
-        best = word
-        if not any(base in self.vocabulary for base in inflection_bases(word)):
+        best = next((base for base in inflection_bases(word) if base in self.vocabulary), word)
+        if best == word:
             max_cost = MAX_TYPO_COST_LONG if len(word) >= 8 else MAX_TYPO_COST
             best_cost = max_cost + 0.01
             budget = math.ceil(max_cost)
@@ -207,7 +208,7 @@ class Matcher:
         smalltalk = self._smalltalk_match(raw)
         if smalltalk is not None:
             return smalltalk
-        ranked = self.rank(text, raw)
+        ranked, off_topic = self._rank(text, raw)
         best = ranked[0] if ranked else Candidate("", 0.0)
         runners = tuple(ranked[1:4])
         second = ranked[1].score if len(ranked) > 1 else 0.0
@@ -215,7 +216,9 @@ class Matcher:
         if best.score >= th.answer and best.score - second >= th.margin:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
-        if best.score >= th.suggest:
+        if best.score >= th.suggest and not off_topic:
+            # "did you mean peptides?" is no help to someone asking about fillers: a
+            # question naming an uncovered topic is answered outright or not at all.
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
@@ -240,19 +243,23 @@ class Matcher:
 
     def rank(self, text: str, raw_words: Sequence[str] | None = None) -> list[Candidate]:
         """Entries scored against the question, best first (only those sharing a term)."""
-        terms = set(self.analyzer.terms(text, raw_words))
-        if not terms:
-            return []
-        weight = {t: self._idf.get(t, self._unknown_weight) for t in terms}
+        return self._rank(text, raw_words)[0]
+
+    def _rank(self, text: str, raw_words: Sequence[str] | None) -> tuple[list[Candidate], int]:
+        """``rank``, plus how many out-of-scope topics the question names."""
         raw = raw_words if raw_words is not None else words(text)
         off_topic = len(self.out_of_scope.find(raw))
+        terms = set(self.analyzer.terms(text, raw))
+        if not terms:
+            return [], off_topic
+        weight = {t: self._idf.get(t, self._unknown_weight) for t in terms}
         total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
         coverage: dict[int, float] = {}
         for term in terms:
             for index in self._postings.get(term, ()):
                 coverage[index] = coverage.get(index, 0.0) + weight[term]
         if not coverage:
-            return []
+            return [], off_topic
         top = sorted(coverage, key=coverage.__getitem__, reverse=True)[:RESCORE_TOP]
         w = self.weights
         scored = []
@@ -267,4 +274,4 @@ class Matcher:
             score = w.coverage * coverage[index] / total + w.dice * dice + w.keyword * keyword
             scored.append(Candidate(doc.entry_id, round(min(score, 1.0), 4)))
         scored.sort(key=lambda c: c.score, reverse=True)
-        return scored
+        return scored, off_topic

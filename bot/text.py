@@ -113,7 +113,7 @@ def typo_cost(typed: str, word: str) -> float:
 def inflection_bases(word: str) -> tuple[str, ...]:
     """Words ``word`` may be an inflection of ("saying" -> "say"), to spare it from correction."""
     bases = []
-    for suffix in ("ing", "ed", "es", "s", "ly", "er"):
+    for suffix in ("ing", "ed", "es", "s", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)]
             bases.extend((base, base + "e"))

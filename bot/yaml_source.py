@@ -114,8 +114,18 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[Any, list[Problem
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
         reason = exc.problem or exc.context or "invalid YAML"
+        problem = exc.problem or ""
+        if exc.context_mark is not None and ("end of stream" in problem
+                                             or "<stream end>" in problem):
+            # An unclosed quote or bracket runs to the end of the file; point at its start.
+            mark = exc.context_mark
+            context = exc.context or ""
+            opener = next((o for word, o in (("quoted", "a quote"), ("sequence", "a '['"),
+                                             ("mapping", "a '{'")) if word in context), None)
+            reason = (f"{opener} opened on this line is never closed" if opener
+                      else f"{context.removeprefix('while ')} from this line runs to the end")
+        line = mark.line + 1 if mark else 1
         raise YamlReadError(Problem(name, line, f"YAML syntax error: {reason}")) from exc
     except yaml.YAMLError as exc:
         raise YamlReadError(Problem(name, 1, f"YAML error: {exc}")) from exc

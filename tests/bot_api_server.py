@@ -40,8 +40,9 @@ Deliberate differences from the real service, chosen to make bugs visible or tes
 * ``group_privacy=True`` (default, matching ``can_read_all_group_messages: false``): plain group
   messages pushed by the test that neither start with ``/``, mention the bot nor reply to it are
   withheld like Telegram's privacy mode does; they land in :attr:`FakeBotApi.withheld_updates`.
-* A delayed (``delay``) request is still executed after the client timed out, exactly like a real
-  request that reached Telegram; the client just never sees the answer.
+
+Faithful on purpose: a request held back with :meth:`FakeBotApi.delay` still executes after the
+client timed out, exactly like a request that reached Telegram (so a retry can double-send).
 """
 
 from __future__ import annotations

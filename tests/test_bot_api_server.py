@@ -33,22 +33,13 @@ from telegram.ext import (
     ContextTypes,
 )
 
-try:
-    from bot_api_server import (
-        CONFLICT_OTHER_GET_UPDATES,
-        EntityParseError,
-        FakeBotApi,
-        UploadedFile,
-        parse_telegram_html,
-    )
-except ModuleNotFoundError:  # tests/ became a package: import through it instead
-    from tests.bot_api_server import (
-        CONFLICT_OTHER_GET_UPDATES,
-        EntityParseError,
-        FakeBotApi,
-        UploadedFile,
-        parse_telegram_html,
-    )
+from tests.bot_api_server import (
+    CONFLICT_OTHER_GET_UPDATES,
+    EntityParseError,
+    FakeBotApi,
+    UploadedFile,
+    parse_telegram_html,
+)
 
 CHAT = 4242
 # RetryAfter.retry_after warns about its future type change whenever it is read.
