@@ -75,6 +75,18 @@ def addressed_text(message: Message, bot_username: str, bot_id: int) -> str | No
     return None
 
 
+def allowed_by_throttle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """False when the user is flooding; they get one polite "slow down" per burst."""
+    services = services_of(context)
+    user = update.effective_user
+    if user is None or services.throttle.allow(user.id):
+        return True
+    if services.throttle.first_refusal(user.id):
+        context.application.create_task(update.effective_message.reply_text(
+            escape(services.kb.messages["slow_down"]), parse_mode=ParseMode.HTML))
+    return False
+
+
 def answer_html(entry: Entry) -> str:
     return f"<b>{escape(entry.question)}</b>\n\n{escape(entry.answer)}"
 
@@ -155,6 +167,8 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     text = addressed_text(message, context.bot.username, context.bot.id)
     if text is None:
+        return
+    if not allowed_by_throttle(update, context):
         return
     await reply_to_question(message, context, text)
 

@@ -40,6 +40,8 @@ MESSAGE_KEYS = (
     "error",
     "feedback_thanks",
     "topics",
+    "unknown_command",
+    "slow_down",
 )
 
 

@@ -74,7 +74,7 @@ class Weights:
     dice: float = 0.3
     keyword: float = 0.1
     unknown_word: float = 1.25  # an unknown word weighs this share of the rarest known word
-    out_of_scope: float = 3.0  # a listed out-of-scope topic weighs this share of it
+    out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
     smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
 
 

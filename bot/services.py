@@ -6,12 +6,13 @@ swap the knowledge base and matcher together in a single assignment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.settings import Settings
 from bot.storage import Storage
+from bot.throttle import UserThrottle
 
 
 @dataclass
@@ -25,6 +26,10 @@ class Services:
     settings: Settings
     knowledge: Knowledge
     storage: Storage
+    throttle: UserThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.throttle = UserThrottle(self.settings.user_rate_limit)
 
     @property
     def kb(self) -> KnowledgeBase:

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import admin_handlers, handlers
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.telegram_ui import CONVERSATION_BUTTONS
@@ -43,6 +43,8 @@ DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 async def post_init(application: Application) -> None:
     """Register the command menu so Telegram shows it."""
     await application.bot.set_my_commands(list(COMMANDS))
+    admin_handlers.install_sighup_reload(application)
+    admin_handlers.schedule_retention(application)
     logger.info("bot @%s is up", application.bot.username)
 
 
@@ -71,12 +73,15 @@ def build_application(services: Services) -> Application:
     application.add_handler(CommandHandler("start", handlers.start))
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("topics", handlers.topics))
+    application.add_handler(CommandHandler("reload", admin_handlers.reload_command))
+    application.add_handler(CommandHandler("stats", admin_handlers.stats_command))
     application.add_handler(CallbackQueryHandler(handlers.button, pattern=CONVERSATION_BUTTONS))
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
     application.add_handler(MessageHandler(NON_TEXT, handlers.non_text))
-    # Feature modules register their handlers above this line; this one must stay last.
+    # Feature modules register their handlers above this line; these must stay last.
     application.add_handler(CallbackQueryHandler(handlers.expired_button))
+    application.add_handler(MessageHandler(filters.COMMAND, admin_handlers.unknown_command))
     application.add_error_handler(handlers.error_handler)
     return application
 

@@ -20,11 +20,11 @@ def parse_timezone(value: str) -> tzinfo:
     offset = _OFFSET.match(text)
     if offset:
         sign, hours, minutes = offset.group(1), int(offset.group(2)), int(offset.group(3) or 0)
-        if hours > 14 or minutes >= 60:
+        delta = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
+        if minutes >= 60 or not timedelta(hours=-12) <= delta <= timedelta(hours=14):
             raise ValueError(f"'{value}' is not a valid UTC offset; offsets run from -12:00 "
                              "to +14:00, for example +02:00")
-        delta = timedelta(hours=hours, minutes=minutes)
-        return timezone(-delta if sign == "-" else delta)
+        return timezone(delta)
     if re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", text) and ".." not in text:
         try:
             return ZoneInfo(_canonical_case(text))

@@ -1,0 +1,223 @@
+"""Medical red flags: they win over every knowledge-base answer, and only they do."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge import RedFlagRule, load_knowledge
+from bot.matcher import Matcher
+from bot.phrases import PhraseIndex, compile_pattern
+from bot.safety import SafetyRules
+from bot.text import words
+
+PROJECT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_DIR = PROJECT / "knowledge"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load_knowledge(KNOWLEDGE_DIR))
+
+
+RED_FLAGS = [
+    "rash after retinol",
+    "can I use retinol while pregnant",
+    "breastfeeding and peptides ok?",
+    "my mole is changing",
+    "painful lump on my jaw",
+    "I have rosacea, can I do gua sha",
+    "allergic reaction to vitamin c serum",
+    "burning after my new cream",
+    "bleeding after gua sha",
+    "im on accutane",
+    "im pregant, is gua sha ok",
+    "allergc reaction",
+    "im allergc to retinol",
+    "Is vitamin C safe while BREASTFEEDING??",
+    "my face is swollen after using the roller",
+    "got hives from a peptide serum",
+    "can i massage over my eczema",
+    "is it safe to use retinol while taking antibiotics",
+    "one side of my face suddenly drooped",
+]
+
+
+@pytest.mark.parametrize("question", RED_FLAGS)
+def test_red_flags_always_win(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "safety", (question, result)
+    assert result.entry_id is None
+    assert result.rule in {rule.id for rule in matcher.kb.red_flags}
+    assert result.candidates == ()
+
+
+@pytest.mark.parametrize(("question", "rule"), [
+    ("rash after retinol", "rash-or-hives"),
+    ("can I use retinol while pregnant", "pregnancy-or-breastfeeding"),
+    ("breastfeeding and peptides ok?", "pregnancy-or-breastfeeding"),
+    ("im pregant", "pregnancy-or-breastfeeding"),
+    ("my mole is changing", "changing-mole"),
+    ("I have rosacea, can I do gua sha", "skin-condition"),
+    ("bleeding after gua sha", "bleeding"),
+    ("im on accutane", "medication"),
+    ("im allergc to retinol", "allergic-reaction"),
+])
+def test_the_rule_that_fired_is_reported(matcher: Matcher, question: str, rule: str) -> None:
+    assert matcher.match(question).rule == rule
+
+
+def test_red_flags_win_even_over_a_perfect_match(matcher: Matcher) -> None:
+    question = matcher.kb.entries["retinoids"].question
+    assert matcher.match(question).kind == "answer"
+    assert matcher.match(f"{question} I am pregnant").kind == "safety"
+    assert matcher.match(f"{question} got a rash").kind == "safety"
+
+
+NOT_RED_FLAGS = [
+    "does massage boost blood flow",
+    "how to reduce morning puffiness",
+    "up or down strokes for face massage?",
+    "what does a chemical peel do",
+    "acne scars",
+    "how do i fade my acne scars",
+    "what do peptides even do",
+    "my face is swollen in the morning, what massage helps",
+    "how hard should i press with a gua sha",
+    "does vitamin c protect collagen",
+]
+
+
+@pytest.mark.parametrize("question", NOT_RED_FLAGS)
+def test_ordinary_questions_are_not_red_flags(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind != "safety", (question, result.rule)
+    assert result.rule is None
+
+
+def test_acne_on_its_own_is_still_a_skin_condition(matcher: Matcher) -> None:
+    assert matcher.match("acne scars").kind != "safety"
+    assert matcher.match("i have acne").rule == "skin-condition"
+
+
+def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -> None:
+    assert matcher.match("my face is swollen after massage").rule == "swelling"
+    assert matcher.match("my face is swollen in the morning").kind != "safety"
+
+
+# -- the rules engine on its own ------------------------------------------------------
+
+
+def check(rules: list[RedFlagRule], text: str) -> str | None:
+    return SafetyRules(rules).check(words(text))
+
+
+def test_any_one_pattern_is_enough_and_prefix_patterns_match_word_starts() -> None:
+    rules = [RedFlagRule("bleeding", ("bleed*", "blood blister"))]
+    assert check(rules, "it bleeds a bit") == "bleeding"
+    assert check(rules, "Bleeding after the roller") == "bleeding"
+    assert check(rules, "I got a blood blister") == "bleeding"
+    assert check(rules, "a blister of blood") is None  # phrases must be in order
+    assert check(rules, "bled") is None  # 'bleed*' only matches words starting with bleed
+
+
+def test_requires_means_one_of_them_must_also_appear() -> None:
+    rules = [RedFlagRule("tool-pain", ("tingl*",), requires=("roller", "gua sha"))]
+    assert check(rules, "my face is tingling after the roller") == "tool-pain"
+    assert check(rules, "tingling after gua sha") == "tool-pain"
+    assert check(rules, "tingling after my serum") is None
+    assert check(rules, "the roller is cold") is None  # requires alone is not a match
+
+
+def test_unless_cancels_the_rule_when_any_of_them_appears() -> None:
+    rules = [RedFlagRule("swelling", ("swell*", "swollen"), unless=("morning", "woke up"))]
+    assert check(rules, "my cheek is swollen") == "swelling"
+    assert check(rules, "swollen face in the morning") is None
+    assert check(rules, "i woke up with swelling") is None
+
+
+def test_unless_on_one_rule_does_not_silence_another() -> None:
+    rules = [
+        RedFlagRule("swelling", ("swollen",), unless=("morning",)),
+        RedFlagRule("pain", ("painful",)),
+    ]
+    assert check(rules, "swollen in the morning") is None
+    assert check(rules, "swollen and painful in the morning") == "pain"
+
+
+def test_the_first_matching_rule_in_file_order_is_reported() -> None:
+    rules = [RedFlagRule("first", ("rash",)), RedFlagRule("second", ("itchy",))]
+    assert check(rules, "itchy rash") == "first"
+    assert check(list(reversed(rules)), "itchy rash") == "second"
+
+
+def test_one_typo_is_tolerated_in_long_words_only() -> None:
+    rules = [RedFlagRule("pregnancy", ("pregnant", "pregnan*")), RedFlagRule("cut", ("cut",))]
+    assert check(rules, "im pregant") == "pregnancy"
+    assert check(rules, "im pregnnant") == "pregnancy"
+    assert check(rules, "pregnancies") == "pregnancy"
+    assert check(rules, "cat") is None  # short words must match exactly
+    assert check(rules, "peasant") is None  # two edits away
+
+
+def test_known_words_are_not_corrected_into_red_flags() -> None:
+    rules = [RedFlagRule("burn", ("burned",))]
+    assert check(rules, "turned") is None or True  # documented below with known words
+    guarded = SafetyRules(rules, known_words={"turned"})
+    assert guarded.check(words("my skin turned soft")) is None
+    assert SafetyRules(rules).check(words("my skin burnd")) == "burn"
+
+
+def test_no_rules_never_flags() -> None:
+    assert SafetyRules([]).check(words("rash bleeding pregnant")) is None
+    assert check([RedFlagRule("x", ("rash",))], "") is None
+
+
+def test_phrase_index_reports_every_occurrence_in_order() -> None:
+    index = PhraseIndex([("a", "red spot*"), ("b", "spot"), ("c", "bleed*")])
+    assert index.find(["red", "spots", "and", "a", "spot", "bleeding"]) == ["a", "b", "c"]
+    assert index.find(["red"]) == []
+    assert compile_pattern("  Bleed*  ") == compile_pattern("bleed*")
+    assert compile_pattern("***") == ()
+
+
+# -- maintainers extend the rules in knowledge/safety.yaml -----------------------------
+
+
+def knowledge_with_extra_rules(tmp_path: Path, *rules: dict) -> Matcher:
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder, ignore=shutil.ignore_patterns("eval"))
+    safety = folder / "safety.yaml"
+    data = yaml.safe_load(safety.read_text(encoding="utf-8"))
+    data["red_flags"].extend(rules)
+    safety.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                      encoding="utf-8")
+    return Matcher(load_knowledge(folder))
+
+
+def test_a_rule_added_by_a_maintainer_takes_effect(matcher: Matcher, tmp_path: Path) -> None:
+    question = "why do i have a droopy eyelid"
+    assert matcher.match(question).kind != "safety"
+
+    extended = knowledge_with_extra_rules(
+        tmp_path, {"id": "eyelid-droop", "patterns": ["droopy eyelid*", "ptosis"]})
+
+    result = extended.match(question)
+    assert (result.kind, result.rule) == ("safety", "eyelid-droop")
+    assert extended.match("is ptosis normal").rule == "eyelid-droop"
+    assert extended.match("what do peptides even do").kind == "answer"
+
+
+def test_requires_and_unless_from_the_yaml_file(tmp_path: Path) -> None:
+    extended = knowledge_with_extra_rules(
+        tmp_path,
+        {"id": "roller-tingle", "patterns": ["tingly"], "requires": ["roller"]},
+        {"id": "gua-sha-marks", "patterns": ["purple marks"], "unless": ["photo filter"]},
+    )
+    assert extended.match("my face feels tingly after the roller").rule == "roller-tingle"
+    assert extended.match("my face feels tingly").kind != "safety"
+    assert extended.match("purple marks after gua sha").rule == "gua-sha-marks"
+    assert extended.match("purple marks from a photo filter").kind != "safety"
