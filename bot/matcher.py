@@ -104,9 +104,9 @@ class Analyzer:
 
         Short words and words with no plausible typo neighbour (see ``typo_cost``)
         are left alone, and a word that inflects a known word becomes that word
-        ("saying" -> "say", not the typo-near "saging"): an
-        unknown word counts as unexplained, which is what lets off-topic questions
-        fall back, so a wrong "correction" is worse than none.
+        ("saying" -> "say", not the typo-near "saging"). An unknown word counts as
+        unexplained, which is what lets off-topic questions fall back, so a wrong
+        "correction" is worse than none.
         """
         if word in self.vocabulary or len(word) < 5 or word.isdigit():
             return word
@@ -117,13 +117,15 @@ class Analyzer:
         if best == word:
             max_cost = MAX_TYPO_COST_LONG if len(word) >= 8 else MAX_TYPO_COST
             best_cost = max_cost + 0.01
-            budget = math.ceil(max_cost)
+            budget = math.floor(max_cost)  # typo_cost >= edit distance, so this loses nothing
             for length in range(len(word) - budget, len(word) + budget + 1):
                 pool = self._by_length.get(length)
                 if not pool:
                     continue
                 for found, _, _ in process.extract(word, pool, scorer=OSA.distance,
                                                    score_cutoff=budget, limit=None):
+                    if found[0] != word[0]:
+                        continue  # typo_cost never accepts a different first letter
                     cost = typo_cost(word, found)
                     if cost < best_cost:
                         best, best_cost = found, cost
