@@ -20,6 +20,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, near_du
 from bot.matcher import Matcher
 from bot.replies import as_plain_text, reply_for
 from bot.settings import Settings, SettingsError, add_setting_flags, load_settings
+from bot.storage import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except (CliError, EvalFileError) as exc:
+    except (CliError, EvalFileError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
@@ -102,7 +103,8 @@ class RedactingFormatter(logging.Formatter):
 
     def __init__(self, fmt: str, secrets: Sequence[str]) -> None:
         super().__init__(fmt)
-        self._secrets = [s for s in secrets if s]
+        # Longest first, so a token is redacted whole before its secret part is.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -122,12 +124,33 @@ def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    token = settings.require_token()
-    configure_logging(settings.log_level, secrets=[token, settings.webhook_secret or ""])
-    from bot.telegram_app import run_bot  # the Telegram stack is only needed here
+def log_secrets(settings: Settings) -> list[str]:
+    """What must never appear in a log line: the token, its secret part on its own (it
+    survives URL-encoding of the colon) and the webhook secret."""
+    token = settings.token or ""
+    return [token, token.partition(":")[2], settings.webhook_secret or ""]
 
-    return run_bot(settings)
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    settings.require_token()
+    configure_logging(settings.log_level, secrets=log_secrets(settings))
+    from telegram.error import InvalidToken  # the Telegram stack is only needed here
+
+    from bot.telegram_app import run_bot
+
+    try:
+        return run_bot(settings)
+    except (SettingsError, KnowledgeError, StorageError):
+        raise  # main() prints these; their messages never contain the token
+    except InvalidToken:
+        # PTB puts the token itself in this exception's message: never print it.
+        print("error: Telegram rejected the bot token; check TELEGRAM_BOT_TOKEN "
+              "(@BotFather's /token shows the current one)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except Exception:
+        # Through the redacting log formatter, not Python's bare traceback printer.
+        logger.critical("the bot stopped on an unexpected error", exc_info=True)
+        return EXIT_PROBLEMS
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings, stdin: TextIO = sys.stdin,

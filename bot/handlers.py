@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
 from uuid import uuid4
 
 from telegram import (
@@ -43,9 +45,12 @@ from bot.telegram_ui import (
 from bot.text import normalise
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PENDING_CLARIFY = "pending_clarify"
 INLINE_RESULTS = 5
+# bot_data flag: the bot stopped because another instance polls with the same token.
+STOPPED_BY_CONFLICT = "stopped_by_conflict"
 
 
 # -- helpers -------------------------------------------------------------------
@@ -108,13 +113,20 @@ async def send_entry(message: Message, services: Services, entry: Entry) -> None
     await send_html(message, answer_html(entry), answer_keyboard(entry, related))
 
 
+def best_effort(what: str, write: Callable[[], T]) -> T | None:
+    """Run a database write whose failure must not change the user's reply (read-only or
+    locked database, full disk): log a warning naming ``what`` and return None."""
+    try:
+        return write()
+    except (sqlite3.Error, StorageError) as exc:
+        logger.warning("could not %s in the database: %s", what, exc)
+        return None
+
+
 def record_query(services: Services, result: MatchResult, question: str) -> int | None:
     """Statistics are useful but never worth failing a reply over."""
-    try:
-        return services.storage.record_query(result.kind, result.entry_id, normalise(question))
-    except (sqlite3.Error, StorageError) as exc:
-        logger.warning("could not record a question in the database: %s", exc)
-        return None
+    return best_effort("record a question", lambda: services.storage.record_query(
+        result.kind, result.entry_id, normalise(question)))
 
 
 async def reply_to_question(message: Message, context: ContextTypes.DEFAULT_TYPE,
@@ -208,12 +220,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         pending = context.chat_data.pop(PENDING_CLARIFY, None) if context.chat_data else None
         if pending is not None:
-            services.storage.resolve_unanswered(pending)
+            best_effort("resolve a clarified question",
+                        lambda: services.storage.resolve_unanswered(pending))
         await send_entry(message, services, kb.entries[callback.value])
     elif callback.action == FEEDBACK and callback.value in kb.entries:
         vote = 1 if callback.extra == "+" else -1
-        services.storage.record_feedback(message.chat.id, message.message_id, callback.value,
-                                         vote)
+        best_effort("record feedback", lambda: services.storage.record_feedback(
+            message.chat.id, message.message_id, callback.value, vote))
         await query.answer(kb.messages["feedback_thanks"])
     else:
         await query.answer("That topic is no longer available. Please use /topics.")
@@ -261,6 +274,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     if isinstance(error, Conflict):
         logger.error("another bot instance is polling with this token (409 Conflict); "
                      "stopping this one. Make sure only one copy of the bot runs.")
+        context.application.bot_data[STOPPED_BY_CONFLICT] = True
         context.application.stop_running()
         return
     logger.error("error while handling an update", exc_info=error)

@@ -21,7 +21,8 @@ TELEGRAM_MESSAGE_LIMIT = 4096
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # fits Telegram's 64-byte callback data
 MIN_ALTERNATES = 6
 ENTRY_KINDS = ("answer", "smalltalk")
-TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "out_of_scope", "red_flags",
+TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "common_words", "out_of_scope",
+                  "red_flags",
                   "messages", "tips")
 ENTRY_REQUIRED = ("id", "question", "alternates", "answer", "section")
 ENTRY_OPTIONAL = ("related", "keywords", "kind")
@@ -103,6 +104,7 @@ class KnowledgeBase:
     sections: tuple[Section, ...]
     synonyms: dict[str, tuple[str, ...]]
     stopwords: frozenset[str]
+    common_words: frozenset[str]
     out_of_scope: tuple[str, ...]
     red_flags: tuple[RedFlagRule, ...]
     messages: dict[str, str]
@@ -164,6 +166,7 @@ class _Collector:
         self.synonyms: dict[str, tuple[str, ...]] = {}
         self.synonym_owner: dict[str, str] = {}
         self.stopwords: set[str] = set()
+        self.common_words: set[str] = set()
         self.out_of_scope: list[str] = []
         self.red_flags: list[RedFlagRule] = []
         self.messages: dict[str, str] = {}
@@ -199,7 +202,10 @@ class _Collector:
             "entries": self._read_entries,
             "sections": self._read_sections,
             "synonyms": self._read_synonyms,
-            "stopwords": self._read_stopwords,
+            "stopwords": lambda value, line: self._read_words(value, line, "stopwords",
+                                                               self.stopwords),
+            "common_words": lambda value, line: self._read_words(value, line, "common_words",
+                                                                 self.common_words),
             "out_of_scope": self._read_out_of_scope,
             "red_flags": self._read_red_flags,
             "messages": self._read_messages,
@@ -387,18 +393,18 @@ class _Collector:
                 cleaned.append(norm)
             self.synonyms[word] = (*self.synonyms.get(word, ()), *cleaned)
 
-    def _read_stopwords(self, value: Any, line: int) -> None:
+    def _read_words(self, value: Any, line: int, key: str, target: set[str]) -> None:
         if not isinstance(value, list):
-            self.error(line, "'stopwords' must be a list of words")
+            self.error(line, f"'{key}' must be a list of words")
             return
         for word in value:
             norm = normalise(str(word))
             if isinstance(word, bool):  # YAML reads unquoted on/off/yes/no as booleans
-                self.error(line, f"stopword {word!r} is not text; quote on/off/yes/no")
+                self.error(line, f"{key}: {word!r} is not text; quote on/off/yes/no")
             elif not norm or " " in norm:
-                self.error(line, f"stopword '{word}' must be a single word")
+                self.error(line, f"{key}: '{word}' must be a single word")
             else:
-                self.stopwords.add(norm)
+                target.add(norm)
 
     def _read_out_of_scope(self, value: Any, line: int) -> None:
         if not isinstance(value, list):
@@ -502,6 +508,7 @@ class _Collector:
             sections=tuple(self.sections.values()),
             synonyms=dict(self.synonyms),
             stopwords=frozenset(self.stopwords),
+            common_words=frozenset(self.common_words),
             out_of_scope=tuple(self.out_of_scope),
             red_flags=tuple(self.red_flags),
             messages=dict(self.messages),

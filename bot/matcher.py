@@ -74,6 +74,7 @@ class Weights:
     dice: float = 0.3
     keyword: float = 0.1
     unknown_word: float = 1.25  # an unknown word weighs this share of the rarest known word
+    common_word: float = 1.0  # share of the unknown weight for everyday words (common_words)
     out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
     smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
 
@@ -82,8 +83,10 @@ class Analyzer:
     """Turns text into the content terms the matcher compares."""
 
     def __init__(self, synonyms: dict[str, tuple[str, ...]], stopwords: Iterable[str],
-                 vocabulary_texts: Iterable[str]) -> None:
+                 vocabulary_texts: Iterable[str], keep_words: Iterable[str] = ()) -> None:
         self.stopwords = frozenset(stopwords)
+        # Real everyday words are left alone: "message" is not a typo of "massage".
+        self.keep_words = frozenset(keep_words)
         self.phrases: dict[tuple[str, ...], str] = {}
         for canonical, variants in synonyms.items():
             for variant in (canonical, *variants):
@@ -108,7 +111,7 @@ class Analyzer:
         unexplained, which is what lets off-topic questions fall back, so a wrong
         "correction" is worse than none.
         """
-        if word in self.vocabulary or len(word) < 5 or word.isdigit():
+        if word in self.vocabulary or word in self.keep_words or len(word) < 5 or word.isdigit():
             return word
         cached = self._corrections.get(word)
         if cached is not None:
@@ -174,7 +177,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         self.weights = weights or Weights()
         texts = [p for e in kb.entries.values() for p in (*e.phrasings, *e.keywords)]
-        self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts)
+        self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts, kb.common_words)
         self.safety = SafetyRules(kb.red_flags, self.analyzer.vocabulary)
         self.out_of_scope = PhraseIndex((p, p) for p in kb.out_of_scope)
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
@@ -198,6 +201,8 @@ class Matcher:
         self._idf = {t: math.log(1 + count / len(ids)) for t, ids in postings.items()}
         self._postings = postings
         self._unknown_weight = self.weights.unknown_word * math.log(1 + count)
+        self._common_weight = self.weights.common_word * self._unknown_weight
+        self._common_terms = frozenset(stem(w) for w in kb.common_words) - set(self._idf)
         for doc in self._docs:
             doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
 
@@ -224,6 +229,10 @@ class Matcher:
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
+
+    def _unknown_term_weight(self, term: str) -> float:
+        """Everyday words the entries never use are probably filler; other unknowns are topics."""
+        return self._common_weight if term in self._common_terms else self._unknown_weight
 
     def _smalltalk_match(self, raw: Sequence[str]) -> MatchResult | None:
         """Greetings and thanks are mostly filler words, so they are matched as whole strings.
@@ -254,7 +263,7 @@ class Matcher:
         terms = set(self.analyzer.terms(text, raw))
         if not terms:
             return [], off_topic
-        weight = {t: self._idf.get(t, self._unknown_weight) for t in terms}
+        weight = {t: self._idf.get(t) or self._unknown_term_weight(t) for t in terms}
         total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
         coverage: dict[int, float] = {}
         for term in terms:

@@ -78,6 +78,7 @@ class Storage:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._check_writable()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open the database {self.path}: {exc}. Check that the "
                                "folder exists and is writable (BOT_DATA_DIR), and that no "
@@ -92,6 +93,17 @@ class Storage:
                 # PRAGMA takes no parameters; the value is an int we control.
                 self.db.execute(f"PRAGMA user_version = {int(number)}")
             logger.info("database migrated to schema version %d", number)
+
+    def _check_writable(self) -> None:
+        """Fail at start-up rather than at the first write when the file is read-only or
+        another process holds the write lock longer than the busy timeout. (BEGIN IMMEDIATE
+        alone succeeds on a read-only file; a rolled-back write of the header does not.)"""
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(f"PRAGMA user_version = {version}")
+        finally:
+            self.db.execute("ROLLBACK")
 
     def transaction(self) -> sqlite3.Connection:
         """``with storage.transaction():`` — BEGIN/COMMIT, ROLLBACK on error."""

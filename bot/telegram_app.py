@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot import admin_handlers, handlers
+from bot.retry import RetryingRateLimiter
 from bot.services import Services, open_services
 from bot.settings import Settings
 from bot.telegram_ui import CONVERSATION_BUTTONS
@@ -34,10 +35,11 @@ COMMANDS = (
 NON_TEXT = (filters.PHOTO | filters.Sticker.ALL | filters.VOICE | filters.VIDEO
             | filters.VIDEO_NOTE | filters.AUDIO | filters.Document.ALL | filters.ANIMATION
             | filters.LOCATION | filters.CONTACT | filters.POLL)
-SEND_RETRIES = 3
+SEND_RETRIES = 3  # 429 retries; 5xx/network retries are bot.retry.SEND_ATTEMPTS
 CONCURRENT_UPDATES = 32
 POLL_TIMEOUT = 30
 DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+EXIT_CONFLICT = 3  # another instance polls with the same token (409 Conflict)
 
 
 async def post_init(application: Application) -> None:
@@ -63,7 +65,7 @@ def build_application(services: Services) -> Application:
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
-        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
+        .rate_limiter(RetryingRateLimiter(AIORateLimiter(max_retries=SEND_RETRIES)))
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -87,8 +89,15 @@ def build_application(services: Services) -> Application:
 
 
 def run_bot(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM; in-flight updates finish before the database closes."""
-    serve(build_application(open_services(settings)))
+    """Run until SIGINT/SIGTERM; in-flight updates finish before the database closes.
+
+    Returns the exit code: 0 after a stop signal, EXIT_CONFLICT when the bot stopped
+    because another instance is polling with the same token.
+    """
+    application = build_application(open_services(settings))
+    serve(application)
+    if application.bot_data.get(handlers.STOPPED_BY_CONFLICT):
+        return EXIT_CONFLICT
     return 0
 
 

@@ -17,7 +17,8 @@ _STRETCHED = re.compile(r"([a-z])\1{2,}")
 
 def fold(text: str) -> str:
     """Lowercase, strip accents and join contractions so "Don’t" and "dont" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    # NFKD would turn an acute accent used as an apostrophe ("it´s") into a space.
+    decomposed = unicodedata.normalize("NFKD", text.replace("´", "'"))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return _STRETCHED.sub(r"\1\1", _APOSTROPHES.sub("", plain))
 

@@ -163,12 +163,12 @@ def test_one_typo_is_tolerated_in_long_words_only() -> None:
     assert check(rules, "peasant") is None  # two edits away
 
 
-def test_known_words_are_not_corrected_into_red_flags() -> None:
+def test_words_the_bot_knows_are_not_corrected_into_red_flags() -> None:
     rules = [RedFlagRule("burn", ("burned",))]
-    assert check(rules, "turned") is None or True  # documented below with known words
-    guarded = SafetyRules(rules, known_words={"turned"})
-    assert guarded.check(words("my skin turned soft")) is None
-    assert SafetyRules(rules).check(words("my skin burnd")) == "burn"
+    assert SafetyRules(rules).check(words("my skin burnned")) == "burn"
+    # 'turned' is one edit from 'burned'; once it is a known word it stays itself.
+    assert SafetyRules(rules).check(words("my skin turned soft")) == "burn"
+    assert SafetyRules(rules, known_words={"turned"}).check(words("my skin turned soft")) is None
 
 
 def test_no_rules_never_flags() -> None:
@@ -214,10 +214,10 @@ def test_a_rule_added_by_a_maintainer_takes_effect(matcher: Matcher, tmp_path: P
 def test_requires_and_unless_from_the_yaml_file(tmp_path: Path) -> None:
     extended = knowledge_with_extra_rules(
         tmp_path,
-        {"id": "roller-tingle", "patterns": ["tingly"], "requires": ["roller"]},
+        {"id": "roller-sticky", "patterns": ["sticky"], "requires": ["roller"]},
         {"id": "gua-sha-marks", "patterns": ["purple marks"], "unless": ["photo filter"]},
     )
-    assert extended.match("my face feels tingly after the roller").rule == "roller-tingle"
-    assert extended.match("my face feels tingly").kind != "safety"
+    assert extended.match("my face feels sticky after the roller").rule == "roller-sticky"
+    assert extended.match("my face feels sticky").kind != "safety"
     assert extended.match("purple marks after gua sha").rule == "gua-sha-marks"
     assert extended.match("purple marks from a photo filter").kind != "safety"
