@@ -40,9 +40,12 @@ KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 class Thresholds:
     """Where confidence turns into an answer, a "did you mean", or the fallback."""
 
-    answer: float = 0.31
+    answer: float = 0.28
     margin: float = 0.02
     suggest: float = 0.25
+    # In the "did you mean" band, a candidate this many times ahead of the runner-up
+    # is answered anyway: long, chatty questions score low but can be unambiguous.
+    lead: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ class Weights:
     coverage: float = 0.6
     dice: float = 0.3
     keyword: float = 0.1
-    unknown_word: float = 1.25  # an unknown word weighs this share of the rarest known word
-    common_word: float = 1.0  # share of the unknown weight for everyday words (common_words)
+    unknown_word: float = 1.5  # an unknown word weighs this share of the rarest known word
+    common_word: float = 0.35  # share of the unknown weight for everyday words (common_words)
     out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
     smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
 
@@ -178,7 +181,7 @@ class Matcher:
         self.weights = weights or Weights()
         texts = [p for e in kb.entries.values() for p in (*e.phrasings, *e.keywords)]
         self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts, kb.common_words)
-        self.safety = SafetyRules(kb.red_flags, self.analyzer.vocabulary)
+        self.safety = SafetyRules(kb.red_flags, self.analyzer.vocabulary | kb.common_words)
         self.out_of_scope = PhraseIndex((p, p) for p in kb.out_of_scope)
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
@@ -220,7 +223,9 @@ class Matcher:
         runners = tuple(ranked[1:4])
         second = ranked[1].score if len(ranked) > 1 else 0.0
         th = self.thresholds
-        if best.score >= th.answer and best.score - second >= th.margin:
+        confident = best.score >= th.answer and best.score - second >= th.margin
+        clear_lead = best.score >= th.suggest and best.score >= th.lead * second
+        if ranked and (confident or clear_lead):
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
         if best.score >= th.suggest and not off_topic:
@@ -237,12 +242,13 @@ class Matcher:
     def _smalltalk_match(self, raw: Sequence[str]) -> MatchResult | None:
         """Greetings and thanks are mostly filler words, so they are matched as whole strings.
 
-        Only short messages whose content words all occur in small talk qualify, so
-        "thanks, and what are peptides?" is still a question about peptides.
+        Only short messages whose content words all occur in small talk (or are
+        everyday words) qualify, so "thanks, and what are peptides?" is still a
+        question about peptides.
         """
-        if not raw or len(raw) > 8 or not self._smalltalk_texts:
+        if not raw or len(raw) > 10 or not self._smalltalk_texts:
             return None
-        if not set(self.analyzer.terms("", raw)) <= self._smalltalk_terms:
+        if not set(self.analyzer.terms("", raw)) <= self._smalltalk_terms | self._common_terms:
             return None
         found = process.extractOne(" ".join(raw), self._smalltalk_texts,
                                    scorer=fuzz.token_set_ratio,
