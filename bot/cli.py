@@ -59,6 +59,53 @@ def build_parser() -> argparse.ArgumentParser:
                               help="labelled files (default: knowledge/eval/*.yaml)")
     evaluate_cmd.add_argument("--quiet", action="store_true", help="hide the list of misses")
     _knowledge_flag(evaluate_cmd)
+
+    report = commands.add_parser(
+        "report", help="unanswered questions and disliked answers, for maintainers")
+    report.add_argument("--days", type=_positive, metavar="N",
+                        help="only questions asked in the last N days (default: all kept)")
+    report.add_argument("--limit", type=_positive, default=20, metavar="N",
+                        help="show at most N question groups and N answers (default 20)")
+    report.add_argument("--format", choices=("text", "yaml"), default="text",
+                        help="text to read, or yaml to paste into the knowledge files")
+    report.add_argument("--purge", action="store_true",
+                        help="instead, delete unanswered questions older than the retention "
+                             "period (BOT_RETENTION_DAYS) and print how many")
+    report.add_argument("--data-dir", dest="setting_data_dir", metavar="DIR",
+                        help="folder of the bot's database (default: $BOT_DATA_DIR or ./data)")
+    report.add_argument("--retention-days", dest="setting_retention_days", metavar="N",
+                        help="days to keep unanswered questions, for --purge "
+                             "(default: $BOT_RETENTION_DAYS or 90)")
+    _knowledge_flag(report)
+
+    import_cmd = commands.add_parser("import", help="draft a knowledge base from a guide text")
+    import_cmd.add_argument("guide", type=Path, help="the guide, a UTF-8 text file")
+    where = import_cmd.add_mutually_exclusive_group()
+    where.add_argument("--output", type=Path, metavar="FILE",
+                       help="write the draft (sections and entries) to FILE (default: stdout)")
+    where.add_argument("--output-dir", type=Path, metavar="DIR",
+                       help="write a complete knowledge folder that validates on its own: "
+                            "entries.yaml, sections.yaml and copies of messages, safety, ...")
+    import_cmd.add_argument("--force", action="store_true", help="overwrite existing files")
+    _knowledge_flag(import_cmd)
+
+    add = commands.add_parser("add", help="add one entry to a knowledge file, safely")
+    add.add_argument("--id", dest="entry_id", help="lowercase letters, digits, - or _")
+    add.add_argument("--question", help="the question as shown on buttons")
+    add.add_argument("--alternate", dest="alternates", action="append", default=[],
+                     metavar="TEXT", help="another way people ask it (repeat, at least 6)")
+    add.add_argument("--answer", help="the answer; '-' reads it from stdin")
+    add.add_argument("--section", help="a section id from sections.yaml")
+    add.add_argument("--related", action="extend", nargs="+", default=[], metavar="ID",
+                     help="ids of related entries")
+    add.add_argument("--keywords", action="extend", nargs="+", default=[], metavar="WORD",
+                     help="words specific to this entry")
+    add.add_argument("--file", type=Path,
+                     help="entries file in the knowledge folder (default: the one holding "
+                          "most of the section's entries)")
+    add.add_argument("--template", action="store_true",
+                     help="only print a copy-paste template for a new entry")
+    _knowledge_flag(add)
     return parser
 
 
@@ -79,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ask": cmd_ask,
         "validate": cmd_validate,
         "eval": cmd_eval,
+        "report": cmd_report,
+        "import": cmd_import,
+        "add": cmd_add,
     }
     try:
         settings = load_settings(args, os.environ)
@@ -233,3 +283,224 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     for failure in failures:
         print(f"FAIL {failure}")
     return EXIT_PROBLEMS if failures else EXIT_OK
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of at least 1")
+    return int(value)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """The maintainer report; read-only, except ``--purge``."""
+    import sqlite3
+
+    from bot.report import (
+        ReadOnlyStorage,
+        ReportError,
+        build_report,
+        format_text,
+        format_yaml,
+        purge_cutoff,
+    )
+    from bot.storage import Storage, utc_now
+
+    path = settings.database_path
+    if args.purge:
+        if not path.is_file():
+            raise CliError(f"no database at {path}; nothing to purge")
+        storage = Storage(path)
+        try:
+            deleted = storage.purge_unanswered(purge_cutoff(utc_now(), settings.retention_days))
+        finally:
+            storage.close()
+        print(f"Deleted {deleted} unanswered question{'s' if deleted != 1 else ''} older than "
+              f"{settings.retention_days} days from {path}.")
+        return EXIT_OK
+    kb = load_knowledge(settings.knowledge_dir)
+    try:
+        db = ReadOnlyStorage(path)
+        try:
+            report = build_report(db.unanswered_questions(), db.feedback_totals(), kb,
+                                  days=args.days, limit=args.limit, now=utc_now())
+        finally:
+            db.close()
+    except ReportError as exc:
+        raise CliError(str(exc)) from exc
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the database {path}: {exc}") from exc
+    text = format_yaml(report, kb) if args.format == "yaml" else format_text(report, kb) + "\n"
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Draft a knowledge base from a guide; the draft validates but needs curating."""
+    from bot.importer import (
+        GuideFormatError,
+        copyable_files,
+        draft_entries,
+        parse_guide,
+        render_draft,
+        write_draft_dir,
+    )
+
+    try:
+        guide = parse_guide(args.guide.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {args.guide}: {exc}") from exc
+    except GuideFormatError as exc:
+        raise CliError(f"{args.guide}: {exc}") from exc
+    summary = (f"{len(draft_entries(guide))} draft entries in {len(guide.sections)} sections "
+               f"from {args.guide}")
+    if args.output_dir:
+        try:
+            written = write_draft_dir(guide, args.guide.name, args.output_dir,
+                                      settings.knowledge_dir, force=args.force)
+        except FileExistsError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"Wrote {summary} to {args.output_dir} ({', '.join(p.name for p in written)}).")
+        print(f"Check it: python run_bot.py validate {args.output_dir}")
+        return EXIT_OK
+    draft = render_draft(guide, args.guide.name)
+    if args.output is None:
+        sys.stdout.write(draft)
+        print(f"Drafted {summary}.", file=sys.stderr)
+        return EXIT_OK
+    if args.output.exists() and not args.force:
+        raise CliError(f"{args.output} exists; pass --force to overwrite it")
+    args.output.write_text(draft, encoding="utf-8")
+    others = " ".join(str(p) for p in copyable_files(settings.knowledge_dir))
+    print(f"Wrote {summary} to {args.output}.")
+    print(f"Check it with the current messages: python run_bot.py validate {args.output} {others}")
+    return EXIT_OK
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings, stdin: TextIO | None = None,
+            stdout: TextIO | None = None) -> int:
+    """Append one entry to a knowledge file, then validate everything; undo it if invalid."""
+    from bot.entry_template import (
+        TEMPLATE,
+        TEMPLATE_HELP,
+        TemplateError,
+        insert_entry,
+        render_entry,
+    )
+
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    if args.template:
+        stdout.write(TEMPLATE_HELP + TEMPLATE)
+        return EXIT_OK
+    knowledge_dir = settings.knowledge_dir
+    kb = load_knowledge(knowledge_dir)  # refuse to add to a knowledge base that is already broken
+    if args.answer == "-":
+        args.answer = stdin.read().strip()
+    _complete_add_args(args, kb, stdin, stdout)
+    path = args.file or _default_entries_file(kb, args.section, knowledge_dir)
+    if path.suffix not in (".yaml", ".yml") or path.resolve().parent != knowledge_dir.resolve():
+        raise CliError(f"{path} is not a .yaml file directly in the knowledge folder "
+                       f"{knowledge_dir}; only those are loaded")
+    original = path.read_bytes() if path.exists() else None
+    try:
+        text = original.decode("utf-8") if original is not None else ""
+        new_text = insert_entry(text, lambda indent: render_entry(
+            entry_id=args.entry_id, question=args.question, alternates=args.alternates,
+            answer=args.answer, section=args.section, related=args.related,
+            keywords=args.keywords, indent=indent))
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} is not UTF-8 text") from exc
+    except TemplateError as exc:
+        raise CliError(f"{path}: {exc}") from exc
+    try:
+        path.write_bytes(new_text.encode("utf-8"))
+        new_kb = load_knowledge(knowledge_dir)
+    except KnowledgeError as exc:
+        _restore(path, original)
+        print(f"Not added: the entry would make the knowledge base invalid, so {path} is left "
+              "unchanged. The problems (lines as they would have been):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except BaseException:
+        _restore(path, original)
+        raise
+    entry = new_kb.entries[args.entry_id]
+    print(f"Added entry '{entry.id}' at {entry.source}.", file=stdout)
+    for warning in near_duplicate_warnings(new_kb):
+        if f"'{entry.id}'" in warning.message:
+            print(f"warning: {warning}", file=stdout)
+    print(f"Next: add a few test questions for it to {knowledge_dir / 'eval' / 'tune.yaml'} "
+          f"(- q: \"...\" / expect: {entry.id}); the tests fail for an entry without any. "
+          "Then run: python run_bot.py eval", file=stdout)
+    return EXIT_OK
+
+
+def _restore(path: Path, original: bytes | None) -> None:
+    if original is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(original)
+
+
+def _default_entries_file(kb: KnowledgeBase, section: str, knowledge_dir: Path) -> Path:
+    """The file holding most entries of ``section`` (else most entries): where it belongs."""
+    from collections import Counter
+
+    files = Counter(e.source.rpartition(":")[0] for e in kb.entries.values()
+                    if e.section == section)
+    files = files or Counter(e.source.rpartition(":")[0] for e in kb.entries.values())
+    if not files:
+        return knowledge_dir / "entries.yaml"
+    return Path(files.most_common(1)[0][0])
+
+
+def _complete_add_args(args: argparse.Namespace, kb: KnowledgeBase, stdin: TextIO,
+                       stdout: TextIO) -> None:
+    """Ask for what the flags did not give, when someone is at the terminal to answer."""
+    from bot.importer import slug
+    from bot.knowledge import MIN_ALTERNATES
+
+    missing = [flag for flag, value in (("--question", args.question), ("--id", args.entry_id),
+                                        ("--alternate", args.alternates),
+                                        ("--answer", args.answer), ("--section", args.section))
+               if not value]
+    if not missing:
+        return
+    if not stdin.isatty():
+        raise CliError(f"missing {', '.join(missing)} (run it in a terminal to be asked, or "
+                       "see: python run_bot.py add --template)")
+
+    def ask(prompt: str, default: str = "") -> str:
+        shown = f" [{default}]" if default else ""
+        print(f"{prompt}{shown}: ", end="", file=stdout, flush=True)
+        line = stdin.readline()
+        if not line:
+            raise CliError("input ended before the entry was complete; nothing was added")
+        return line.strip() or default
+
+    def ask_lines(prompt: str) -> list[str]:
+        print(f"{prompt} (one per line; an empty line ends):", file=stdout)
+        lines = []
+        while line := ask("  "):
+            lines.append(line)
+        return lines
+
+    if not args.question:
+        args.question = ask("Question, as shown on buttons")
+    if not args.entry_id:
+        args.entry_id = ask("Id (lowercase letters, digits, - or _)", slug(args.question))
+    while len(args.alternates) < MIN_ALTERNATES:
+        need = MIN_ALTERNATES - len(args.alternates)
+        args.alternates += ask_lines(f"Other ways people ask it ({need} more needed)")
+    if not args.answer:
+        args.answer = "\n".join(ask_lines("Answer"))
+    if not args.section:
+        print("Sections: " + ", ".join(s.id for s in kb.sections), file=stdout)
+        args.section = ask("Section")
+    if not args.related:
+        related = ask("Related entry ids, comma-separated (optional)")
+        args.related = related.replace(",", " ").split()
+    if not args.keywords:
+        args.keywords = [k.strip() for k in ask("Keywords, comma-separated (optional)").split(",")
+                         if k.strip()]
