@@ -76,8 +76,9 @@ class Weights:
     coverage: float = 0.6
     dice: float = 0.3
     keyword: float = 0.1
-    unknown_word: float = 1.5  # an unknown word weighs this share of the rarest known word
-    common_word: float = 0.35  # share of the unknown weight for everyday words (common_words)
+    unknown_word: float = 3.0  # an unknown word weighs this share of the rarest known word
+    unknown_decay: float = 0.5  # each further unknown word weighs this times the previous one
+    common_word: float = 0.25  # share of the unknown weight for everyday words (common_words)
     out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
     smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
 
@@ -235,6 +236,21 @@ class Matcher:
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
 
+    def _term_weights(self, terms: set[str]) -> dict[str, float]:
+        """IDF for known terms; unknown ones count less the more of them a question has.
+
+        A long, chatty message ("I spent my youth baking on Mediterranean beaches")
+        brings many unknown words without being about an unknown topic, so each
+        further unknown word weighs ``unknown_decay`` times the one before.
+        """
+        weight = {t: self._idf[t] for t in terms if t in self._idf}
+        unknown = sorted((self._unknown_term_weight(t), t) for t in terms if t not in weight)
+        factor = 1.0
+        for value, term in reversed(unknown):
+            weight[term] = value * factor
+            factor *= self.weights.unknown_decay
+        return weight
+
     def _unknown_term_weight(self, term: str) -> float:
         """Everyday words the entries never use are probably filler; other unknowns are topics."""
         return self._common_weight if term in self._common_terms else self._unknown_weight
@@ -269,7 +285,7 @@ class Matcher:
         terms = set(self.analyzer.terms(text, raw))
         if not terms:
             return [], off_topic
-        weight = {t: self._idf.get(t) or self._unknown_term_weight(t) for t in terms}
+        weight = self._term_weights(terms)
         total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
         coverage: dict[int, float] = {}
         for term in terms:
