@@ -31,6 +31,7 @@ from bot.text import inflection_bases, normalise, stem, typo_cost, words
 MAX_WORDS = 80
 MAX_PHRASE = 4
 RESCORE_TOP = 24
+FUZZY_TOP = 3
 MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
 MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
@@ -40,9 +41,9 @@ KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 class Thresholds:
     """Where confidence turns into an answer, a "did you mean", or the fallback."""
 
-    answer: float = 0.28
+    answer: float = 0.34
     margin: float = 0.02
-    suggest: float = 0.25
+    suggest: float = 0.3
     # In the "did you mean" band, a candidate this many times ahead of the runner-up
     # is answered anyway: long, chatty questions score low but can be unambiguous.
     lead: float = 2.0
@@ -74,9 +75,10 @@ class Weights:
     """How the three signals combine; tuned on knowledge/eval/tune.yaml only."""
 
     coverage: float = 0.6
-    dice: float = 0.3
+    dice: float = 0.2
     keyword: float = 0.1
     unknown_word: float = 3.0  # an unknown word weighs this share of the rarest known word
+    fuzzy: float = 0.1  # whole-phrasing similarity, applied to the top few candidates
     unknown_decay: float = 0.5  # each further unknown word weighs this times the previous one
     common_word: float = 0.25  # share of the unknown weight for everyday words (common_words)
     out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
@@ -170,6 +172,8 @@ class _Doc:
     terms: frozenset[str]
     keywords: list[frozenset[str]]
     phrasing_weights: list[float] = field(default_factory=list)
+    phrasing_texts: list[str] = field(default_factory=list)
+    phrasings_with: dict[str, list[int]] = field(default_factory=dict)
 
 
 class Matcher:
@@ -201,6 +205,7 @@ class Matcher:
             for term in terms:
                 postings.setdefault(term, []).append(len(self._docs))
             self._docs.append(_Doc(entry.id, entry.kind, phrasings, terms, keywords))
+        self._doc_index = {doc.entry_id: i for i, doc in enumerate(self._docs)}
         count = max(len(self._docs), 1)
         self._idf = {t: math.log(1 + count / len(ids)) for t, ids in postings.items()}
         self._postings = postings
@@ -209,6 +214,10 @@ class Matcher:
         self._common_terms = frozenset(stem(w) for w in kb.common_words) - set(self._idf)
         for doc in self._docs:
             doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
+            doc.phrasing_texts = [" ".join(sorted(p)) for p in doc.phrasings]
+            for number, phrasing in enumerate(doc.phrasings):
+                for term in phrasing:
+                    doc.phrasings_with.setdefault(term, []).append(number)
 
     def match(self, text: str) -> MatchResult:
         """Classify one question; never raises on any string."""
@@ -235,6 +244,14 @@ class Matcher:
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
+
+    def _with_fuzzy(self, candidate: Candidate, query_text: str) -> Candidate:
+        """Add whole-phrasing string similarity: it separates close candidates by word order
+        and partial words that the term overlap alone scores the same."""
+        doc = self._docs[self._doc_index[candidate.entry_id]]
+        found = process.extractOne(query_text, doc.phrasing_texts, scorer=fuzz.token_set_ratio)
+        similarity = found[1] / 100 if found else 0.0
+        return Candidate(candidate.entry_id, candidate.score + self.weights.fuzzy * similarity)
 
     def _term_weights(self, terms: set[str]) -> dict[str, float]:
         """IDF for known terms; unknown ones count less the more of them a question has.
@@ -294,17 +311,23 @@ class Matcher:
         if not coverage:
             return [], off_topic
         top = sorted(coverage, key=coverage.__getitem__, reverse=True)[:RESCORE_TOP]
+        query_text = " ".join(sorted(terms))
         w = self.weights
         scored = []
         for index in top:
             doc = self._docs[index]
-            dice = 0.0
-            for phrasing, p_weight in zip(doc.phrasings, doc.phrasing_weights, strict=True):
-                shared = sum(weight[t] for t in terms & phrasing)
-                if shared:
-                    dice = max(dice, 2 * shared / (total + p_weight))
+            shared: dict[int, float] = {}
+            for term in terms:
+                for phrasing in doc.phrasings_with.get(term, ()):
+                    shared[phrasing] = shared.get(phrasing, 0.0) + weight[term]
+            dice = max((2 * value / (total + doc.phrasing_weights[phrasing])
+                        for phrasing, value in shared.items()), default=0.0)
             keyword = 1.0 if any(k <= terms for k in doc.keywords) else 0.0
             score = w.coverage * coverage[index] / total + w.dice * dice + w.keyword * keyword
-            scored.append(Candidate(doc.entry_id, round(min(score, 1.0), 4)))
+            scored.append(Candidate(doc.entry_id, score))
+        scored.sort(key=lambda c: c.score, reverse=True)
+        if w.fuzzy:
+            scored[:FUZZY_TOP] = [self._with_fuzzy(c, query_text) for c in scored[:FUZZY_TOP]]
+        scored = [Candidate(c.entry_id, round(min(c.score, 1.0), 4)) for c in scored]
         scored.sort(key=lambda c: c.score, reverse=True)
         return scored, off_topic
