@@ -104,9 +104,7 @@ def test_the_questions_above_cover_at_least_twelve_entries() -> None:
     assert len({expected for _, expected in QUESTIONS}) >= 12
 
 
-@pytest.mark.xfail(reason="reported to the lead: a plain paraphrase of 'is face massage worth "
-                          "it' only gets a 'did you mean'", strict=False)
-def test_known_miss_face_massage_worth_doing(matcher: Matcher) -> None:
+def test_paraphrase_face_massage_worth_doing(matcher: Matcher) -> None:
     result = matcher.match("is face massage actually worth doing")
     assert (result.kind, result.entry_id) == ("answer", "massage-benefits")
 
