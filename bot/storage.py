@@ -40,6 +40,20 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "created_at TEXT NOT NULL)",
         "CREATE INDEX unanswered_created ON unanswered (created_at)",
     ),
+    (  # daily reminders (bot.reminder_store): one row per chat, plus the days marked done
+        """CREATE TABLE reminder_chats (
+            chat_id        INTEGER PRIMARY KEY,
+            zone           TEXT,
+            remind_at      TEXT CHECK (remind_at GLOB '[0-2][0-9]:[0-5][0-9]'),
+            last_sent_date TEXT,
+            snooze_at      TEXT,
+            tip_order      TEXT    NOT NULL DEFAULT '[]',
+            tip_position   INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE reminder_days (
+            chat_id INTEGER NOT NULL,
+            day     TEXT    NOT NULL,
+            PRIMARY KEY (chat_id, day)) WITHOUT ROWID""",
+    ),
 ]
 
 

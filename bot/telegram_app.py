@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin_handlers, handlers
+from bot import admin_handlers, handlers, reminder_handlers
 from bot.retry import RetryingRateLimiter
 from bot.services import Services, open_services
 from bot.settings import Settings
@@ -31,6 +31,10 @@ COMMANDS = (
     BotCommand("start", "Welcome and main topics"),
     BotCommand("topics", "Browse the guide by section"),
     BotCommand("help", "How to use the bot"),
+    BotCommand("remind", "Daily skincare reminder: /remind 21:30 or /remind off"),
+    BotCommand("timezone", "Set your time zone, e.g. /timezone Europe/Berlin"),
+    BotCommand("streak", "Your streak of days marked done"),
+    BotCommand("forget", "Delete everything the bot stores about this chat"),
 )
 NON_TEXT = (filters.PHOTO | filters.Sticker.ALL | filters.VOICE | filters.VIDEO
             | filters.VIDEO_NOTE | filters.AUDIO | filters.Document.ALL | filters.ANIMATION
@@ -48,6 +52,7 @@ async def post_init(application: Application) -> None:
     admin_handlers.install_sighup_reload(application)
     admin_handlers.schedule_retention(application)
     logger.info("bot @%s is up", application.bot.username)
+    await reminder_handlers.restore_reminders(application)
 
 
 async def post_shutdown(application: Application) -> None:
@@ -81,6 +86,7 @@ def build_application(services: Services) -> Application:
     application.add_handler(InlineQueryHandler(handlers.inline_query))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
     application.add_handler(MessageHandler(NON_TEXT, handlers.non_text))
+    reminder_handlers.register(application)
     # Feature modules register their handlers above this line; these must stay last.
     application.add_handler(CallbackQueryHandler(handlers.expired_button))
     application.add_handler(MessageHandler(filters.COMMAND, admin_handlers.unknown_command))
