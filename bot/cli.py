@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.evaluation import EvalFileError, evaluate, format_report, load_eval_file
+from bot.evaluation import (
+    EvalFileError,
+    baseline_accuracy,
+    evaluate,
+    format_report,
+    load_eval_file,
+)
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, near_duplicate_warnings
 from bot.matcher import Matcher
 from bot.replies import as_plain_text, reply_for
@@ -58,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("files", nargs="*", type=Path,
                               help="labelled files (default: knowledge/eval/*.yaml)")
     evaluate_cmd.add_argument("--quiet", action="store_true", help="hide the list of misses")
+    evaluate_cmd.add_argument("--baseline", action="store_true",
+                              help="also show a plain rapidfuzz WRatio extractOne for comparison")
     _knowledge_flag(evaluate_cmd)
 
     report = commands.add_parser(
@@ -106,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--template", action="store_true",
                      help="only print a copy-paste template for a new entry")
     _knowledge_flag(add)
+
+    bench = commands.add_parser("bench", help="measure speed and memory (needs the test extra)")
+    bench.add_argument("--quick", action="store_true",
+                       help="a smoke run: smaller counts, no 10,000-entry knowledge base")
+    bench.add_argument("--parts", default="matcher,startup,e2e,reminders",
+                       help="comma-separated subset of: matcher, startup, e2e, reminders")
+    _knowledge_flag(bench)
     return parser
 
 
@@ -129,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cmd_report,
         "import": cmd_import,
         "add": cmd_add,
+        "bench": cmd_bench,
     }
     try:
         settings = load_settings(args, os.environ)
@@ -279,6 +295,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         eval_file = load_eval_file(path, set(kb.entries))
         report = evaluate(matcher, eval_file)
         print(format_report(report, show_misses=not args.quiet))
+        if args.baseline:
+            print(f"  baseline: plain WRatio extractOne, in-scope top-1 "
+                  f"{baseline_accuracy(kb, eval_file):.1%}")
         failures += report.failed_floors()
     for failure in failures:
         print(f"FAIL {failure}")
@@ -504,3 +523,26 @@ def _complete_add_args(args: argparse.Namespace, kb: KnowledgeBase, stdin: TextI
     if not args.keywords:
         args.keywords = [k.strip() for k in ask("Keywords, comma-separated (optional)").split(",")
                          if k.strip()]
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the performance table (progress goes to stderr); missed targets do not fail it."""
+    from bot.benchmarks.runner import PARTS, BenchOptions, machine_line, render, run_bench
+
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        raise CliError(f"unknown part(s) {', '.join(unknown) or '(none)'}; "
+                       f"choose from: {', '.join(PARTS)}")
+    make = BenchOptions.quick if args.quick else BenchOptions.full
+    options = make(settings.knowledge_dir, parts)
+    started = machine_line()
+    try:
+        rows = run_bench(options, progress=lambda message: print(message, file=sys.stderr,
+                                                                   flush=True))
+    except RuntimeError as exc:  # a missing test extra, or a worker that failed
+        raise CliError(str(exc)) from exc
+    print(f"Machine: {started} (at start); load average at end: "
+          f"{machine_line().rpartition('load average ')[2]}")
+    print(render(rows))
+    return EXIT_OK

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, MatchResult
 from bot.yaml_source import LineDict, Problem, YamlReadError, read_yaml
 
@@ -134,6 +135,22 @@ def evaluate(matcher: Matcher, eval_file: EvalFile) -> EvalReport:
             got = f"clarify[{', '.join(result.suggestions)}]"
         report.misses.append(Miss(question, got))
     return report
+
+
+def baseline_accuracy(kb: KnowledgeBase, eval_file: EvalFile) -> float:
+    """Top-1 in-scope accuracy of the naive approach: one rapidfuzz ``extractOne`` with
+    WRatio over every phrasing, no threshold. The figure the matcher must beat."""
+    from rapidfuzz import fuzz, process
+
+    owners = [e.id for e in kb.entries.values() if e.kind == "answer" for _ in e.phrasings]
+    texts = [p for e in kb.entries.values() if e.kind == "answer" for p in e.phrasings]
+    in_scope = [q for q in eval_file.questions
+                if q.expect in kb.entries and kb.entries[q.expect].kind == "answer"]
+    right = 0
+    for question in in_scope:
+        found = process.extractOne(question.text, texts, scorer=fuzz.WRatio)
+        right += bool(found) and owners[found[2]] == question.expect
+    return right / len(in_scope) if in_scope else 1.0
 
 
 def format_report(report: EvalReport, show_misses: bool = True) -> str:
