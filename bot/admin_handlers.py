@@ -7,23 +7,27 @@ existence is not revealed; the attempt is logged with the user id only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers import escape, services_of
+from bot.handlers import services_of
 from bot.knowledge import KnowledgeError, near_duplicate_warnings
+from bot.reminder_store import ReminderStore
 from bot.services import Services
 from bot.storage import utc_now
-from bot.telegram_ui import split_message
+from bot.telegram_ui import escape, split_message
 
 logger = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = timedelta(hours=24)
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
 # -- helpers -------------------------------------------------------------------
@@ -59,6 +63,7 @@ def stats_text(services: Services) -> str:
         f"Did you mean: {stats.clarifications}",
         f"Fallback: {stats.fallbacks} ({stats.fallback_rate:.0%})",
         f"Safety referrals: {stats.safety}",
+        f"Reminder subscribers: {ReminderStore(services.storage).subscriber_count()}",
     ]
     if stats.top_entries:
         lines.append("\n<b>Top entries</b>")
@@ -72,6 +77,19 @@ async def deny(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await unknown_command(update, context)
 
 
+def admin_only(handler: Handler) -> Handler:
+    """Non-admins get exactly the unknown-command reply, so admin commands stay invisible."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not is_admin(update, services_of(context)):
+            await deny(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
 # -- handlers ------------------------------------------------------------------
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -80,13 +98,10 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
+@admin_only
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins: load the knowledge files again; a bad edit never replaces the live version."""
-    services = services_of(context)
-    if not is_admin(update, services):
-        await deny(update, context)
-        return
-    _, text = reload_knowledge(services)
+    _, text = reload_knowledge(services_of(context))
     for piece in split_message(f"<pre>{escape(text)}</pre>", limit=4000):
         if not piece.startswith("<pre>"):
             piece = "<pre>" + piece
@@ -95,13 +110,11 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text(piece, parse_mode=ParseMode.HTML)
 
 
+@admin_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins: questions answered, fallback rate, top entries, subscribers."""
-    services = services_of(context)
-    if not is_admin(update, services):
-        await deny(update, context)
-        return
-    await update.effective_message.reply_text(stats_text(services), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(stats_text(services_of(context)),
+                                              parse_mode=ParseMode.HTML)
 
 
 async def purge_old_questions(context: ContextTypes.DEFAULT_TYPE) -> None:

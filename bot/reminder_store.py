@@ -78,6 +78,10 @@ class ReminderStore:
             "ORDER BY chat_id")
         return [_row_to_chat(row) for row in rows]
 
+    def subscriber_count(self) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM reminder_chats WHERE remind_at IS NOT NULL").fetchone()[0]
+
     # -- settings --------------------------------------------------------------
     def subscribe(self, chat_id: int, at: time) -> None:
         """Remind daily at ``at``; a changed time starts afresh, so it may fire again today."""

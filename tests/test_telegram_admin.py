@@ -12,6 +12,10 @@ from tests.test_telegram_conversation import ask, last_sent
 CHAT = 2002
 
 
+def slow_down(message: dict) -> bool:
+    return "faster than i can read" in message["text"].lower()
+
+
 def copy_knowledge(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE_DIR, target)
@@ -58,8 +62,10 @@ def test_stats_for_admin(api, run_bot):
     run_bot()
     ask(api, "what do peptides do", chat_id=CHAT)
     ask(api, "what is hyaluronic acid", chat_id=CHAT)
+    ask(api, "/remind 21:30", chat_id=CHAT)
     text = ask(api, "/stats", chat_id=ADMIN_ID, user_id=ADMIN_ID)["text"]
     assert "Questions: 2" in text and "Fallback: 1 (50%)" in text and "peptides" in text
+    assert "Reminder subscribers: 1" in text
 
 
 def test_a_flooding_user_is_throttled_while_others_are_served(api, run_bot):
@@ -67,10 +73,9 @@ def test_a_flooding_user_is_throttled_while_others_are_served(api, run_bot):
     flooder, other = 7001, 7002
     for _ in range(6):
         api.push_message(flooder, "what do peptides do")
-    api.wait_for(lambda: any("faster than i can read" in m["text"].lower() for m in api.sent_messages(flooder)),
-                 timeout=10)
+    api.wait_for(lambda: any(slow_down(m) for m in api.sent_messages(flooder)), timeout=10)
     assert "amino acids" in ask(api, "what do peptides do", chat_id=other)["text"].lower()
     replies = api.sent_messages(flooder)
     assert sum("amino acids" in m["text"].lower() for m in replies) == 3
-    assert sum("faster than i can read" in m["text"].lower() for m in replies) == 1
+    assert sum(slow_down(m) for m in replies) == 1
     assert "amino acids" in last_sent(api, other)["text"].lower()
