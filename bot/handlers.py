@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import Conflict, Forbidden, TelegramError
+from telegram.error import BadRequest, Conflict, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.knowledge import Entry
@@ -106,6 +106,17 @@ async def send_html(message: Message, text: str,
         sent = await message.reply_text(piece, parse_mode=ParseMode.HTML, reply_markup=markup,
                                         do_quote=message.chat.type != ChatType.PRIVATE)
     return sent
+
+
+async def edit_html(message: Message, text: str, keyboard: InlineKeyboardMarkup) -> None:
+    """Show a menu in place of the button's message. A double tap asks for the same
+    content twice, which Telegram refuses with "message is not modified": that is no error."""
+    try:
+        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+        logger.debug("menu already shown (double tap)")
 
 
 async def send_entry(message: Message, services: Services, entry: Entry) -> None:
@@ -209,13 +220,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if callback.action == TOPICS:
         await query.answer()
-        await message.edit_text(escape(kb.messages["topics"]), parse_mode=ParseMode.HTML,
-                                reply_markup=topics_keyboard(kb))
+        await edit_html(message, escape(kb.messages["topics"]), topics_keyboard(kb))
     elif callback.action == SECTION and kb.section(callback.value):
         await query.answer()
         section = kb.section(callback.value)
-        await message.edit_text(f"<b>{escape(section.title)}</b>", parse_mode=ParseMode.HTML,
-                                reply_markup=section_keyboard(kb, section.id))
+        await edit_html(message, f"<b>{escape(section.title)}</b>",
+                        section_keyboard(kb, section.id))
     elif callback.action == ANSWER and callback.value in kb.entries:
         await query.answer()
         pending = context.chat_data.pop(PENDING_CLARIFY, None) if context.chat_data else None

@@ -643,6 +643,7 @@ def _short(value: Any, limit: int = 80) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 1024  # bursts of hundreds of connections must not overflow the backlog
 
     def __init__(self, api: FakeBotApi) -> None:
         self.api = api
@@ -681,6 +682,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out separately; no 40 ms ACK waits
     server: _Server
 
     def setup(self) -> None:
