@@ -32,6 +32,7 @@ MAX_WORDS = 80
 MAX_PHRASE = 4
 RESCORE_TOP = 24
 FUZZY_TOP = 3
+CHAMPIONS = 60  # entries a term nominates; only binds in knowledge bases of hundreds of entries
 MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
 MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
@@ -218,6 +219,13 @@ class Matcher:
             for number, phrasing in enumerate(doc.phrasings):
                 for term in phrasing:
                     doc.phrasings_with.setdefault(term, []).append(number)
+        # Champion lists: per term, the entries where it is most central (in most of
+        # their phrasings) come first, and only the first CHAMPIONS nominate candidates.
+        self._champions = {
+            term: sorted(ids, key=lambda i, t=term: -len(self._docs[i].phrasings_with.get(t, ())))
+            [:CHAMPIONS]
+            for term, ids in postings.items()
+        }
 
     def match(self, text: str) -> MatchResult:
         """Classify one question; never raises on any string."""
@@ -244,6 +252,20 @@ class Matcher:
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
+
+    def _coverage(self, terms: set[str], weight: dict[str, float]) -> dict[int, float]:
+        """Summed weight of the question's terms per candidate entry.
+
+        Each term nominates the entries it is most central to (its champion list);
+        every nominee is then scored on all terms. In a knowledge base where no term
+        is in more than CHAMPIONS entries this is exact: every sharing entry competes.
+        """
+        candidates: set[int] = set()
+        for term in terms:
+            candidates.update(self._champions.get(term, ()))
+        docs = self._docs
+        return {index: sum(weight[t] for t in terms if t in docs[index].terms)
+                for index in candidates}
 
     def _with_fuzzy(self, candidate: Candidate, query_text: str) -> Candidate:
         """Add whole-phrasing string similarity: it separates close candidates by word order
@@ -304,10 +326,7 @@ class Matcher:
             return [], off_topic
         weight = self._term_weights(terms)
         total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
-        coverage: dict[int, float] = {}
-        for term in terms:
-            for index in self._postings.get(term, ()):
-                coverage[index] = coverage.get(index, 0.0) + weight[term]
+        coverage = self._coverage(terms, weight)
         if not coverage:
             return [], off_topic
         top = sorted(coverage, key=coverage.__getitem__, reverse=True)[:RESCORE_TOP]
