@@ -47,7 +47,7 @@ EXIT_CONFLICT = 3  # another instance polls with the same token (409 Conflict)
 
 
 async def post_init(application: Application) -> None:
-    """Register the command menu so Telegram shows it."""
+    """Register the command menu, SIGHUP reload, data retention and the stored reminders."""
     await application.bot.set_my_commands(list(COMMANDS))
     admin_handlers.install_sighup_reload(application)
     admin_handlers.schedule_retention(application)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -109,3 +110,43 @@ def test_webhook_mode_checks_the_secret_header(api, tmp_path):
         output = stop_process(process)
     assert "amino acids" in api.sent_messages(CHAT)[0]["text"].lower()
     assert secret not in output and api.token not in output
+
+
+def test_sighup_reloads_and_a_bad_edit_never_goes_live(api, tmp_path):
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, knowledge)
+    massage = knowledge / "entries-massage.yaml"
+    original = massage.read_text(encoding="utf-8")
+    process = start_process(api, tmp_path, BOT_KNOWLEDGE_DIR=str(knowledge))
+    try:
+        api.wait_for(lambda: api.calls_to("setMyCommands"), timeout=20)
+        massage.write_text(original.replace("answer:", "anwser:", 1), encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        api.push_message(CHAT, "what do peptides even do")
+        api.wait_for(lambda: api.sent_messages(CHAT), timeout=10)
+        assert "amino acids" in api.sent_messages(CHAT)[-1]["text"].lower()
+
+        massage.write_text(original + """
+  - id: reload-check
+    question: "Is the zebra stripe test working?"
+    alternates: ["zebra stripe test", "zebra stripes?", "test the zebra stripe",
+                 "zebra stripe check", "is zebra stripe ok", "zebra stripe status"]
+    answer: "Zebra stripes are live."
+    section: about
+""", encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            count = len(api.sent_messages(CHAT))
+            api.push_message(CHAT, "zebra stripe test")
+            api.wait_for(lambda c=count: len(api.sent_messages(CHAT)) > c, timeout=10)
+            if "Zebra stripes are live." in api.sent_messages(CHAT)[-1]["text"]:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the reloaded entry never went live")
+    finally:
+        output = stop_process(process)
+    assert "knowledge reload rejected" in output
+    assert "knowledge reloaded" in output
