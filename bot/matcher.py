@@ -42,7 +42,7 @@ KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 class Thresholds:
     """Where confidence turns into an answer, a "did you mean", or the fallback."""
 
-    answer: float = 0.34
+    answer: float = 0.31
     margin: float = 0.02
     suggest: float = 0.3
     # In the "did you mean" band, a candidate this many times ahead of the runner-up
