@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,6 @@ class Settings:
     webhook_secret: str | None = None
     user_rate_limit: int = 20
     retention_days: int = 90
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def zone(self) -> tzinfo:
