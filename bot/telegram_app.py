@@ -48,8 +48,8 @@ EXIT_CONFLICT = 3  # another instance polls with the same token (409 Conflict)
 
 async def post_init(application: Application) -> None:
     """Register the command menu, SIGHUP reload, data retention and the stored reminders."""
+    admin_handlers.install_sighup_reload(application)  # first: setMyCommands marks readiness
     await application.bot.set_my_commands(list(COMMANDS))
-    admin_handlers.install_sighup_reload(application)
     admin_handlers.schedule_retention(application)
     logger.info("bot @%s is up", application.bot.username)
     await reminder_handlers.restore_reminders(application)
