@@ -2,13 +2,15 @@
 
 The pipeline, in order:
 1. safety: red-flag rules see the user's own words first and win outright;
-2. analysis: words are spell-corrected against the knowledge base's vocabulary,
+2. small talk: short messages made of greeting/thanks words match whole-string;
+3. analysis: words are spell-corrected against the knowledge base's vocabulary,
    rewritten through the synonym table, stripped of filler words and stemmed;
-3. scoring: every entry that shares a word with the question is scored by how
-   much of the question it explains (IDF-weighted coverage), how closely its
-   best phrasing overlaps the question (weighted Dice), and whether the question
-   names one of its keywords;
-4. decision: a confident, clear winner is answered; a plausible but uncertain
+4. scoring: each candidate entry is scored by how much of the question it
+   explains (IDF-weighted coverage, where unknown words and out-of-scope topics
+   count against every entry and everyday words barely count), how closely its
+   best phrasing overlaps the question (weighted Dice), whether the question
+   names one of its keywords, and, for the top few, whole-phrasing similarity;
+5. decision: a confident, clear winner is answered; a plausible but uncertain
    one gets "did you mean" choices; anything weaker gets the fallback.
 
 Nothing here knows about Telegram.
@@ -73,7 +75,8 @@ class MatchResult:
 
 @dataclass
 class Weights:
-    """How the three signals combine; tuned on knowledge/eval/tune.yaml only."""
+    """How the signals combine. Tuned on knowledge/eval/tune, dev, dev2 and dev3;
+    never on holdout.yaml."""
 
     coverage: float = 0.6
     dice: float = 0.2
