@@ -347,9 +347,9 @@ class Matcher:
             keyword = 1.0 if any(k <= terms for k in doc.keywords) else 0.0
             score = w.coverage * coverage[index] / total + w.dice * dice + w.keyword * keyword
             scored.append(Candidate(doc.entry_id, score))
-        scored.sort(key=lambda c: c.score, reverse=True)
+        scored.sort(key=lambda c: (-c.score, c.entry_id))  # ties in a stable order
         if w.fuzzy:
             scored[:FUZZY_TOP] = [self._with_fuzzy(c, query_text) for c in scored[:FUZZY_TOP]]
         scored = [Candidate(c.entry_id, round(min(c.score, 1.0), 4)) for c in scored]
-        scored.sort(key=lambda c: c.score, reverse=True)
+        scored.sort(key=lambda c: (-c.score, c.entry_id))  # ties in a stable order
         return scored, off_topic
