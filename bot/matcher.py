@@ -216,6 +216,7 @@ class Matcher:
         self._unknown_weight = self.weights.unknown_word * math.log(1 + count)
         self._common_weight = self.weights.common_word * self._unknown_weight
         self._common_terms = frozenset(stem(w) for w in kb.common_words) - set(self._idf)
+        self._smalltalk_allowed = self._smalltalk_terms | self._common_terms
         for doc in self._docs:
             doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
             doc.phrasing_texts = [" ".join(sorted(p)) for p in doc.phrasings]
@@ -236,10 +237,11 @@ class Matcher:
         rule = self.safety.check(raw)
         if rule is not None:
             return MatchResult("safety", None, 1.0, rule=rule)
-        smalltalk = self._smalltalk_match(raw)
+        terms = set(self.analyzer.terms(text, raw))
+        smalltalk = self._smalltalk_match(raw, terms)
         if smalltalk is not None:
             return smalltalk
-        ranked, off_topic = self._rank(text, raw)
+        ranked, off_topic = self._rank(raw, terms)
         best = ranked[0] if ranked else Candidate("", 0.0)
         runners = tuple(ranked[1:4])
         second = ranked[1].score if len(ranked) > 1 else 0.0
@@ -297,7 +299,7 @@ class Matcher:
         """Everyday words the entries never use are probably filler; other unknowns are topics."""
         return self._common_weight if term in self._common_terms else self._unknown_weight
 
-    def _smalltalk_match(self, raw: Sequence[str]) -> MatchResult | None:
+    def _smalltalk_match(self, raw: Sequence[str], terms: set[str]) -> MatchResult | None:
         """Greetings and thanks are mostly filler words, so they are matched as whole strings.
 
         Only short messages whose content words all occur in small talk (or are
@@ -306,7 +308,7 @@ class Matcher:
         """
         if not raw or len(raw) > 10 or not self._smalltalk_texts:
             return None
-        if not set(self.analyzer.terms("", raw)) <= self._smalltalk_terms | self._common_terms:
+        if not terms <= self._smalltalk_allowed:
             return None
         found = process.extractOne(" ".join(raw), self._smalltalk_texts,
                                    scorer=fuzz.token_set_ratio,
@@ -318,13 +320,12 @@ class Matcher:
 
     def rank(self, text: str, raw_words: Sequence[str] | None = None) -> list[Candidate]:
         """Entries scored against the question, best first (only those sharing a term)."""
-        return self._rank(text, raw_words)[0]
-
-    def _rank(self, text: str, raw_words: Sequence[str] | None) -> tuple[list[Candidate], int]:
-        """``rank``, plus how many out-of-scope topics the question names."""
         raw = raw_words if raw_words is not None else words(text)
+        return self._rank(raw, set(self.analyzer.terms(text, raw)))[0]
+
+    def _rank(self, raw: Sequence[str], terms: set[str]) -> tuple[list[Candidate], int]:
+        """``rank``, plus how many out-of-scope topics the question names."""
         off_topic = len(self.out_of_scope.find(raw))
-        terms = set(self.analyzer.terms(text, raw))
         if not terms:
             return [], off_topic
         weight = self._term_weights(terms)
