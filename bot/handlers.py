@@ -26,7 +26,7 @@ from telegram.ext import ContextTypes
 
 from bot.knowledge import Entry
 from bot.matcher import MatchResult
-from bot.replies import reply_for
+from bot.replies import related_entries, reply_for
 from bot.services import Services
 from bot.storage import StorageError
 from bot.telegram_ui import (
@@ -120,8 +120,8 @@ async def edit_html(message: Message, text: str, keyboard: InlineKeyboardMarkup)
 
 
 async def send_entry(message: Message, services: Services, entry: Entry) -> None:
-    related = [services.kb.entries[r] for r in entry.related if r in services.kb.entries]
-    await send_html(message, answer_html(entry), answer_keyboard(entry, related))
+    await send_html(message, answer_html(entry),
+                    answer_keyboard(entry, related_entries(services.kb, entry)))
 
 
 def best_effort(what: str, write: Callable[[], T]) -> T | None:

@@ -17,6 +17,11 @@ class Reply:
     choices_heading: str = ""
 
 
+def related_entries(kb: KnowledgeBase, entry: Entry, limit: int = 3) -> tuple[Entry, ...]:
+    """The entries a reader likely wants next, as the maintainer listed them."""
+    return tuple(kb.entries[r] for r in entry.related if r in kb.entries)[:limit]
+
+
 def reply_for(kb: KnowledgeBase, result: MatchResult) -> Reply:
     """The reply for any kind of result; related entries ride along with answers."""
     messages = kb.messages
@@ -27,7 +32,7 @@ def reply_for(kb: KnowledgeBase, result: MatchResult) -> Reply:
         return Reply(messages["did_you_mean"], options, messages["did_you_mean"])
     if result.kind in ("answer", "smalltalk") and result.entry_id in kb.entries:
         entry = kb.entries[result.entry_id]
-        related = tuple(kb.entries[r] for r in entry.related[:3] if r in kb.entries)
+        related = related_entries(kb, entry)
         return Reply(entry.answer, related, messages["related"] if related else "")
     return Reply(messages["fallback"])
 
