@@ -171,7 +171,6 @@ class Analyzer:
 @dataclass
 class _Doc:
     entry_id: str
-    kind: str
     phrasings: list[frozenset[str]]
     terms: frozenset[str]
     keywords: list[frozenset[str]]
@@ -208,7 +207,7 @@ class Matcher:
             terms = frozenset().union(*phrasings, *keywords)
             for term in terms:
                 postings.setdefault(term, []).append(len(self._docs))
-            self._docs.append(_Doc(entry.id, entry.kind, phrasings, terms, keywords))
+            self._docs.append(_Doc(entry.id, phrasings, terms, keywords))
         self._doc_index = {doc.entry_id: i for i, doc in enumerate(self._docs)}
         count = max(len(self._docs), 1)
         self._idf = {t: math.log(1 + count / len(ids)) for t, ids in postings.items()}
