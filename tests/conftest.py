@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -52,6 +53,14 @@ class BotRunner:
         assert not self._thread.is_alive(), "the bot did not stop"
         if self.error is not None:
             raise self.error
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A private copy of the shipped knowledge base (without the eval sets) a test may edit."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns("eval"))
+    return target
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ add undone byte for byte. Always on a copy of knowledge/, never the working tree
 from __future__ import annotations
 
 import io
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,13 +20,6 @@ ALTERNATES = ("can i put my jade roller in the fridge", "chilled face roller",
               "cold roller for puffiness", "fridge roller good or bad", "should my roller be cold",
               "storing facial roller in refrigerator")
 ANSWER = "A chilled roller feels refreshing and can help with morning puffiness."
-
-
-@pytest.fixture
-def knowledge_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -53,9 +53,7 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 60,
         text=True, encoding="utf-8", timeout=timeout, env=child_env(**settings), check=False)
 
 
-def broken_copy(tmp_path: Path, broken: str) -> Path:
-    folder = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, folder, ignore=shutil.ignore_patterns("eval"))
+def add_broken_file(folder: Path, broken: str) -> Path:
     shutil.copyfile(BROKEN_DIR / broken, folder / f"zz-{broken}")
     return folder
 
@@ -160,8 +158,8 @@ def test_ask_does_not_import_telegram() -> None:
 
 
 def test_ask_with_a_broken_knowledge_folder_explains_and_exits_1(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = broken_copy(tmp_path, "answer-typo-anwser.yaml")
+        knowledge_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = add_broken_file(knowledge_copy, "answer-typo-anwser.yaml")
     assert main(["ask", "--knowledge-dir", str(folder), "hi"]) == EXIT_PROBLEMS
     err = capsys.readouterr().err
     assert "zz-answer-typo-anwser.yaml:13: unknown field" in err
@@ -176,8 +174,8 @@ def test_validate_accepts_the_shipped_knowledge(kb) -> None:
     assert f"OK: {len(kb.entries)} entries" in done.stdout
 
 
-def test_validate_reports_every_problem_as_file_line_message(tmp_path: Path) -> None:
-    folder = broken_copy(tmp_path, "too-few-alternates.yaml")
+def test_validate_reports_every_problem_as_file_line_message(knowledge_copy: Path) -> None:
+    folder = add_broken_file(knowledge_copy, "too-few-alternates.yaml")
     shutil.copyfile(BROKEN_DIR / "unknown-section.yaml", folder / "zz-unknown-section.yaml")
 
     done = run_cli("validate", str(folder))
@@ -191,17 +189,16 @@ def test_validate_reports_every_problem_as_file_line_message(tmp_path: Path) -> 
     assert any(line.startswith(f"{folder / 'zz-unknown-section.yaml'}:4: ") for line in located)
 
 
-def test_validate_uses_the_knowledge_dir_flag(tmp_path: Path,
+def test_validate_uses_the_knowledge_dir_flag(knowledge_copy: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    folder = broken_copy(tmp_path, "empty-answer.yaml")
+    folder = add_broken_file(knowledge_copy, "empty-answer.yaml")
     assert main(["validate", "--knowledge-dir", str(folder)]) == EXIT_PROBLEMS
     assert "zz-empty-answer.yaml:13:" in capsys.readouterr().err
 
 
 def test_validate_prints_near_duplicate_warnings_but_passes(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, folder, ignore=shutil.ignore_patterns("eval"))
+        knowledge_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = knowledge_copy
     entries = []
     for entry_id, question in (("zebra-dust-a", "How often should zebras roll in the dust?"),
                                ("zebra-dust-b", "How often should zebras roll in dust?")):

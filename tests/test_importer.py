@@ -65,13 +65,6 @@ BULLETS = ("Boost Circulation", "Promote Lymphatic Drainage", "Upward and Outwar
 
 
 @pytest.fixture
-def knowledge_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
-
-
-@pytest.fixture
 def guide_file(tmp_path: Path) -> Path:
     """The shipped guide when this machine has it, else a faithful copy of its structure."""
     path = tmp_path / "guide.txt"

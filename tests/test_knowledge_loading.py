@@ -58,13 +58,6 @@ def zebra_entry(entry_id: str, question: str, answer: str = "Zebras are striped.
                               answer=answer)
 
 
-@pytest.fixture
-def knowledge_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns("eval"))
-    return target
-
-
 def load_expecting_error(folder: Path) -> KnowledgeError:
     started = time.perf_counter()
     with pytest.raises(KnowledgeError) as caught:

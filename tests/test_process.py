@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -112,9 +111,8 @@ def test_webhook_mode_checks_the_secret_header(api, tmp_path):
     assert secret not in output and api.token not in output
 
 
-def test_sighup_reloads_and_a_bad_edit_never_goes_live(api, tmp_path):
-    knowledge = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, knowledge)
+def test_sighup_reloads_and_a_bad_edit_never_goes_live(api, tmp_path, knowledge_copy):
+    knowledge = knowledge_copy
     massage = knowledge / "entries-massage.yaml"
     original = massage.read_text(encoding="utf-8")
     process = start_process(api, tmp_path, BOT_KNOWLEDGE_DIR=str(knowledge))

@@ -6,7 +6,6 @@ and on a copy of the knowledge folder, never the working tree.
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,13 +34,6 @@ BOTOX = ["how much is botox", "how much is botox", "how much is botox", "botox p
          "botox price??", "price of botox", "Botox cost?"]
 MASSAGE = ["massage stuff?", "massage stuff?", "which massage things"]
 OTHER = ["does drinking water help sagging skin", "what about collagen drinks"]
-
-
-@pytest.fixture
-def knowledge_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -187,9 +186,7 @@ def test_phrase_index_reports_every_occurrence_in_order() -> None:
 # -- maintainers extend the rules in knowledge/safety.yaml -----------------------------
 
 
-def knowledge_with_extra_rules(tmp_path: Path, *rules: dict) -> Matcher:
-    folder = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, folder, ignore=shutil.ignore_patterns("eval"))
+def knowledge_with_extra_rules(folder: Path, *rules: dict) -> Matcher:
     safety = folder / "safety.yaml"
     data = yaml.safe_load(safety.read_text(encoding="utf-8"))
     data["red_flags"].extend(rules)
@@ -198,12 +195,13 @@ def knowledge_with_extra_rules(tmp_path: Path, *rules: dict) -> Matcher:
     return Matcher(load_knowledge(folder))
 
 
-def test_a_rule_added_by_a_maintainer_takes_effect(matcher: Matcher, tmp_path: Path) -> None:
+def test_a_rule_added_by_a_maintainer_takes_effect(matcher: Matcher,
+                                                  knowledge_copy: Path) -> None:
     question = "why do i have a droopy eyelid"
     assert matcher.match(question).kind != "safety"
 
     extended = knowledge_with_extra_rules(
-        tmp_path, {"id": "eyelid-droop", "patterns": ["droopy eyelid*", "ptosis"]})
+        knowledge_copy, {"id": "eyelid-droop", "patterns": ["droopy eyelid*", "ptosis"]})
 
     result = extended.match(question)
     assert (result.kind, result.rule) == ("safety", "eyelid-droop")
@@ -211,9 +209,9 @@ def test_a_rule_added_by_a_maintainer_takes_effect(matcher: Matcher, tmp_path: P
     assert extended.match("what do peptides even do").kind == "answer"
 
 
-def test_requires_and_unless_from_the_yaml_file(tmp_path: Path) -> None:
+def test_requires_and_unless_from_the_yaml_file(knowledge_copy: Path) -> None:
     extended = knowledge_with_extra_rules(
-        tmp_path,
+        knowledge_copy,
         {"id": "roller-sticky", "patterns": ["sticky"], "requires": ["roller"]},
         {"id": "gua-sha-marks", "patterns": ["purple marks"], "unless": ["photo filter"]},
     )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import shutil
-from pathlib import Path
 
-from tests.conftest import ADMIN_ID, KNOWLEDGE_DIR
+from tests.conftest import ADMIN_ID
 from tests.test_telegram_conversation import ask, last_sent
 
 CHAT = 2002
@@ -14,12 +12,6 @@ CHAT = 2002
 
 def slow_down(message: dict) -> bool:
     return "faster than i can read" in message["text"].lower()
-
-
-def copy_knowledge(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, target)
-    return target
 
 
 def test_non_admin_gets_the_unknown_command_reply_and_is_logged(api, run_bot, caplog):
@@ -33,8 +25,8 @@ def test_non_admin_gets_the_unknown_command_reply_and_is_logged(api, run_bot, ca
 
 
 def test_invalid_reload_keeps_the_old_knowledge_live_then_a_good_one_goes_live(
-        api, run_bot, tmp_path):
-    knowledge = copy_knowledge(tmp_path)
+        api, run_bot, knowledge_copy):
+    knowledge = knowledge_copy
     run_bot(knowledge_dir=knowledge)
     massage = knowledge / "entries-massage.yaml"
     original = massage.read_text(encoding="utf-8")

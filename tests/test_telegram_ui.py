@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bot.knowledge import load_knowledge
@@ -73,9 +72,8 @@ def test_a_single_huge_word_is_cut_but_never_inside_an_entity() -> None:
     assert "".join(pieces) == text
 
 
-def test_a_long_answer_reaches_the_user_in_valid_pieces(api, run_bot, tmp_path: Path) -> None:
-    knowledge = tmp_path / "knowledge"
-    shutil.copytree(KNOWLEDGE_DIR, knowledge)
+def test_a_long_answer_reaches_the_user_in_valid_pieces(api, run_bot, knowledge_copy: Path) -> None:
+    knowledge = knowledge_copy
     long_answer = " ".join(["Massage & oils <work> together."] * 120)  # ~3,800 characters
     assert len(long_answer) <= MESSAGE_LIMIT < len(escape(long_answer))
     with (knowledge / "entries-massage.yaml").open("a", encoding="utf-8") as file:
