@@ -6,7 +6,8 @@ The pipeline, in order:
 3. analysis: words are spell-corrected against the knowledge base's vocabulary,
    rewritten through the synonym table, stripped of filler words and stemmed;
 4. scoring: each candidate entry is scored by how much of the question it
-   explains (IDF-weighted coverage, where unknown words and out-of-scope topics
+   explains (IDF-weighted coverage, a term credited in full only when enough of
+   the entry's phrasings use it; unknown words and out-of-scope topics
    count against every entry and everyday words barely count), how closely its
    best phrasing overlaps the question (weighted Dice), whether the question
    names one of its keywords, and, for the top few, whole-phrasing similarity;
@@ -44,12 +45,15 @@ KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 class Thresholds:
     """Where confidence turns into an answer, a "did you mean", or the fallback."""
 
-    answer: float = 0.31
+    answer: float = 0.28
     margin: float = 0.02
     suggest: float = 0.3
     # In the "did you mean" band, a candidate this many times ahead of the runner-up
     # is answered anyway: long, chatty questions score low but can be unambiguous.
     lead: float = 2.0
+    # A question whose every term is spread over more than this share of the entries
+    # (and over more than two), like "skin" or "face", gets choices, not a guess.
+    vague: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ class Weights:
     common_word: float = 0.25  # share of the unknown weight for everyday words (common_words)
     out_of_scope: float = 4.0  # a listed out-of-scope topic weighs this share of it
     smalltalk_similarity: float = 80.0  # similarity (0-100) that makes a short message small talk
+    # A term counts fully for an entry once it is in this share of the entry's phrasings
+    # (or a keyword); a word one stray phrasing happens to use counts for less.
+    support: float = 0.1
 
 
 class Analyzer:
@@ -177,6 +184,7 @@ class _Doc:
     phrasing_weights: list[float] = field(default_factory=list)
     phrasing_texts: list[str] = field(default_factory=list)
     phrasings_with: dict[str, list[int]] = field(default_factory=dict)
+    credit: dict[str, float] = field(default_factory=dict)
 
 
 class Matcher:
@@ -222,6 +230,17 @@ class Matcher:
             for number, phrasing in enumerate(doc.phrasings):
                 for term in phrasing:
                     doc.phrasings_with.setdefault(term, []).append(number)
+            full = max(1.0, self.weights.support * len(doc.phrasings))
+            doc.credit = {t: min(1.0, len(doc.phrasings_with.get(t, ())) / full) for t in doc.terms}
+            doc.credit.update(dict.fromkeys(frozenset().union(*doc.keywords), 1.0))
+        # How many entries each term belongs to (partly, by credit); a term in most of them
+        # says little about which one the question wants.
+        spread: dict[str, float] = {}
+        for doc in self._docs:
+            for term, credit in doc.credit.items():
+                spread[term] = spread.get(term, 0.0) + credit
+        self._vague_terms = frozenset(
+            t for t, n in spread.items() if n > max(2.0, self.thresholds.vague * count))
         # Champion lists: per term, the entries where it is most central (in most of
         # their phrasings) come first, and only the first CHAMPIONS nominate candidates.
         self._champions = {
@@ -247,7 +266,8 @@ class Matcher:
         th = self.thresholds
         confident = best.score >= th.answer and best.score - second >= th.margin
         clear_lead = best.score >= th.suggest and best.score >= th.lead * second
-        if ranked and (confident or clear_lead):
+        vague = bool(terms) and terms <= self._vague_terms
+        if ranked and (confident or clear_lead) and not vague:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
         if best.score >= th.suggest and not off_topic:
@@ -268,7 +288,7 @@ class Matcher:
         for term in terms:
             candidates.update(self._champions.get(term, ()))
         docs = self._docs
-        return {index: sum(weight[t] for t in terms if t in docs[index].terms)
+        return {index: sum(weight[t] * docs[index].credit.get(t, 0.0) for t in terms)
                 for index in candidates}
 
     def _with_fuzzy(self, candidate: Candidate, query_text: str) -> Candidate:

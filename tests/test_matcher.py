@@ -205,6 +205,30 @@ def test_a_vague_question_gets_did_you_mean_choices(matcher: Matcher, kb: Knowle
             assert f"{number}. {kb.entries[entry_id].question}" in text
 
 
+@pytest.mark.parametrize("word", ["skin", "face", "sagging", "firming"])
+def test_a_word_that_fits_most_entries_gets_choices_not_a_guess(matcher: Matcher,
+                                                                 word: str) -> None:
+    result = matcher.match(word)
+    assert result.kind == "clarify", result
+    assert len(result.suggestions) >= 2
+
+
+def test_a_word_one_stray_phrasing_uses_counts_for_less(tmp_path: Path) -> None:
+    """'storage' is in all of one entry's phrasings and in one of the other's: it points
+    at the first, even though the second entry also contains the word."""
+    folder = write_tiny_knowledge(tmp_path / "tiny")
+    data = yaml.safe_load((folder / "tiny.yaml").read_text(encoding="utf-8"))
+    data["entries"][0]["alternates"] += [f"zebra roller hygiene question {n}" for n in range(12)]
+    data["entries"][0]["alternates"].append("cleaning before storage of a zebra roller")
+    (folder / "tiny.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    matcher = Matcher(load_knowledge(folder))
+
+    ranked = matcher.rank("zebra roller storage")
+
+    assert [c.entry_id for c in ranked] == ["roller-store", "roller-clean"]
+    assert ranked[0].score - ranked[1].score > 0.1
+
+
 def write_tiny_knowledge(folder: Path) -> Path:
     """Two entries about the same object, told apart only by the verb."""
     folder.mkdir()
