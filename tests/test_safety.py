@@ -97,14 +97,22 @@ def test_ordinary_questions_are_not_red_flags(matcher: Matcher, question: str) -
     assert result.rule is None
 
 
-def test_acne_on_its_own_is_still_a_skin_condition(matcher: Matcher) -> None:
+def test_acne_is_a_skin_condition_but_its_scars_and_skin_type_are_not(matcher: Matcher) -> None:
     assert matcher.match("acne scars").kind != "safety"
-    assert matcher.match("i have acne").rule == "skin-condition"
+    assert matcher.match("best face oil for acne prone skin").kind != "safety"
+    assert matcher.match("i have acne").rule == "acne"
+    # acne's exceptions are its own: they never silence another condition
+    assert matcher.match("i have rosacea and acne prone skin").rule == "skin-condition"
 
 
 def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -> None:
     assert matcher.match("my face is swollen after massage").rule == "swelling"
     assert matcher.match("my face is swollen in the morning").kind != "safety"
+
+
+def test_swelling_after_a_new_product_is_a_red_flag_even_in_the_morning(matcher: Matcher) -> None:
+    result = matcher.match("my eyelids swelled up the morning after i tried a new peptide serum")
+    assert result.rule == "swelling-after-product"
 
 
 # -- the rules engine on its own ------------------------------------------------------
