@@ -11,8 +11,10 @@ The pipeline, in order:
    count against every entry and everyday words barely count), how closely its
    best phrasing overlaps the question (weighted Dice), whether the question
    names one of its keywords, and, for the top few, whole-phrasing similarity;
-5. decision: a confident, clear winner is answered; a plausible but uncertain
-   one gets "did you mean" choices; anything weaker gets the fallback.
+5. decision: a confident, clear winner is answered, unless every word of the
+   question fits most entries ("skin"); a plausible but uncertain one gets "did
+   you mean" choices; a chatty message that is mostly small talk gets its reply;
+   anything weaker gets the fallback.
 
 Nothing here knows about Telegram.
 """
@@ -38,6 +40,9 @@ FUZZY_TOP = 3
 CHAMPIONS = 60  # entries a term nominates; only binds in knowledge bases of hundreds of entries
 MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
 MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
+SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary alone
+SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
+SMALLTALK_SHARE_LOOSE = 0.6
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 
 
@@ -270,6 +275,12 @@ class Matcher:
         if ranked and (confident or clear_lead) and not vague:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
+        if not off_topic:
+            # Nothing the guide covers, and no uncovered topic named: a chatty greeting
+            # or thank-you ("thank you so much dear, very helpful!") is small talk.
+            smalltalk = self._smalltalk_match(raw, terms, strict=False)
+            if smalltalk is not None and best.score < th.suggest:
+                return smalltalk
         if best.score >= th.suggest and not off_topic:
             # "did you mean peptides?" is no help to someone asking about fillers: a
             # question naming an uncovered topic is answered outright or not at all.
@@ -318,16 +329,22 @@ class Matcher:
         """Everyday words the entries never use are probably filler; other unknowns are topics."""
         return self._common_weight if term in self._common_terms else self._unknown_weight
 
-    def _smalltalk_match(self, raw: Sequence[str], terms: set[str]) -> MatchResult | None:
+    def _smalltalk_match(self, raw: Sequence[str], terms: set[str],
+                         strict: bool = True) -> MatchResult | None:
         """Greetings and thanks are mostly filler words, so they are matched as whole strings.
 
-        Only short messages whose content words all occur in small talk (or are
-        everyday words) qualify, so "thanks, and what are peptides?" is still a
-        question about peptides.
+        Strictly (before any ranking), only short messages whose content words all
+        occur in small talk or are everyday words qualify, so "thanks, and what are
+        peptides?" is still a question about peptides. Loosely (when nothing in the
+        guide fits), longer messages qualify if most of their content words do.
         """
-        if not raw or len(raw) > 10 or not self._smalltalk_texts:
+        if not raw or not self._smalltalk_texts:
             return None
-        if not terms <= self._smalltalk_allowed:
+        if strict:
+            if len(raw) > SMALLTALK_WORDS or not terms <= self._smalltalk_allowed:
+                return None
+        elif (len(raw) > SMALLTALK_WORDS_LOOSE
+              or len(terms & self._smalltalk_allowed) < SMALLTALK_SHARE_LOOSE * len(terms)):
             return None
         found = process.extractOne(" ".join(raw), self._smalltalk_texts,
                                    scorer=fuzz.token_set_ratio,

@@ -177,6 +177,14 @@ def test_small_talk_goes_to_the_right_reply(matcher: Matcher, text: str, expecte
     assert matcher.match(text).entry_id == expected
 
 
+def test_a_chatty_thank_you_is_small_talk_but_an_uncovered_question_is_not(
+        matcher: Matcher) -> None:
+    chatty = "Thank you SO much dear, this was very helpful, I'm sharing it with my walking group!"
+    assert matcher.match(chatty).entry_id == "smalltalk-thanks"
+    assert matcher.match("thanks, how do i get rid of dark circles").kind == "fallback"
+    assert matcher.match("thanks, and how often should i use my jade roller?").kind == "answer"
+
+
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
     result = matcher.match("hi! what do peptides even do?")
     assert (result.kind, result.entry_id) == ("answer", "peptides")
