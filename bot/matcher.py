@@ -119,9 +119,7 @@ class Analyzer:
         for text in vocabulary_texts:
             vocab.update(words(text))
         self.vocabulary = frozenset(vocab)
-        self._by_length: dict[int, list[str]] = {}
-        for word in sorted(vocab):
-            self._by_length.setdefault(len(word), []).append(word)
+        self._by_length = _by_length(vocab)
         self._corrections: dict[str, str] = {}
 
     def correct(self, word: str) -> str:
@@ -138,22 +136,9 @@ class Analyzer:
         cached = self._corrections.get(word)
         if cached is not None:
             return cached
-        best = next((base for base in inflection_bases(word) if base in self.vocabulary), word)
-        if best == word:
-            max_cost = MAX_TYPO_COST_LONG if len(word) >= 8 else MAX_TYPO_COST
-            best_cost = max_cost + 0.01
-            budget = math.floor(max_cost)  # typo_cost >= edit distance, so this loses nothing
-            for length in range(len(word) - budget, len(word) + budget + 1):
-                pool = self._by_length.get(length)
-                if not pool:
-                    continue
-                for found, _, _ in process.extract(word, pool, scorer=OSA.distance,
-                                                   score_cutoff=budget, limit=None):
-                    if found[0] != word[0]:
-                        continue  # typo_cost never accepts a different first letter
-                    cost = typo_cost(word, found)
-                    if cost < best_cost:
-                        best, best_cost = found, cost
+        best = next((base for base in inflection_bases(word) if base in self.vocabulary), None)
+        if best is None:
+            best = _closest(word, self._by_length) or word
         if len(self._corrections) < 50_000:
             self._corrections[word] = best
         return best
@@ -178,6 +163,33 @@ class Analyzer:
                     continue
                 terms.append(stem(word))
         return terms
+
+
+def _by_length(vocabulary: Iterable[str]) -> dict[int, list[str]]:
+    """Words grouped by length, so typo search only looks at plausible lengths."""
+    grouped: dict[int, list[str]] = {}
+    for word in sorted(vocabulary):
+        grouped.setdefault(len(word), []).append(word)
+    return grouped
+
+
+def _closest(word: str, by_length: dict[int, list[str]]) -> str | None:
+    """The word ``word`` is most plausibly a typo for (see ``typo_cost``), if any."""
+    max_cost = MAX_TYPO_COST_LONG if len(word) >= 8 else MAX_TYPO_COST
+    best, best_cost = None, max_cost + 0.01
+    budget = math.floor(max_cost)  # typo_cost >= edit distance, so this loses nothing
+    for length in range(len(word) - budget, len(word) + budget + 1):
+        pool = by_length.get(length)
+        if not pool:
+            continue
+        for found, _, _ in process.extract(word, pool, scorer=OSA.distance,
+                                           score_cutoff=budget, limit=None):
+            if found[0] != word[0]:
+                continue  # typo_cost never accepts a different first letter
+            cost = typo_cost(word, found)
+            if cost < best_cost:
+                best, best_cost = found, cost
+    return best
 
 
 @dataclass
