@@ -22,6 +22,7 @@ Nothing here knows about Telegram.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary alone
 SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
 SMALLTALK_SHARE_LOOSE = 0.6
+GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 
 
@@ -165,6 +167,13 @@ class Analyzer:
         return terms
 
 
+def _is_pictographic(text: str) -> bool:
+    """Emoji or other pictographs and nothing readable: a wave or a thumbs-up, not a question."""
+    visible = [ch for ch in text if not ch.isspace()]
+    return (any(unicodedata.category(ch) == "So" for ch in visible)
+            and not any(ch.isalnum() for ch in visible))
+
+
 def _by_length(vocabulary: Iterable[str]) -> dict[int, list[str]]:
     """Words grouped by length, so typo search only looks at plausible lengths."""
     grouped: dict[int, list[str]] = {}
@@ -219,6 +228,7 @@ class Matcher:
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
         self._smalltalk_texts = [text for text, _ in self._smalltalk]
+        self._greeting = next((i for text, i in self._smalltalk if text in GREETINGS), None)
         self._smalltalk_terms = frozenset(
             t for text in self._smalltalk_texts for t in self.analyzer.terms(text))
         self._docs: list[_Doc] = []
@@ -269,6 +279,8 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Classify one question; never raises on any string."""
         raw = words(text)
+        if not raw and self._greeting and _is_pictographic(text):
+            return MatchResult("smalltalk", self._greeting, 1.0)  # "👋", "🙏💖"
         rule = self.safety.check(raw)
         if rule is not None:
             return MatchResult("safety", None, 1.0, rule=rule)

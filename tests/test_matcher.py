@@ -314,9 +314,14 @@ def test_any_text_gets_a_well_formed_result(matcher: Matcher, kb: KnowledgeBase,
     assert reply.text and len(as_plain_text(reply)) <= 4096
 
 
-def test_empty_and_symbol_only_messages_fall_back(matcher: Matcher) -> None:
-    for text in ("", "   ", "😀😀😀", "?!", "如何紧致皮肤"):
+def test_empty_punctuation_and_unreadable_scripts_fall_back(matcher: Matcher) -> None:
+    for text in ("", "   ", "?!", "如何紧致皮肤", "Как подтянуть кожу? 🙏"):
         assert matcher.match(text).kind == "fallback", text
+
+
+def test_emoji_only_messages_get_the_greeting(matcher: Matcher) -> None:
+    for text in ("😀😀😀", "👋", "🙏🙏💖", " 👍 "):
+        assert matcher.match(text).entry_id == "smalltalk-hello", text
 
 
 def test_full_width_letters_are_folded(matcher: Matcher) -> None:

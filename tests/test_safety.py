@@ -118,6 +118,14 @@ def test_swelling_after_a_new_product_is_a_red_flag_even_in_the_morning(matcher:
 # -- the rules engine on its own ------------------------------------------------------
 
 
+def test_no_red_flag_catches_an_everyday_word(matcher: Matcher) -> None:
+    """A prefix pattern like "numb*" once caught "number": every everyday word stays clear."""
+    everyday = sorted(matcher.kb.common_words)
+    caught = {word: rule for word in everyday if (rule := matcher.safety.check([word]))}
+    assert caught == {}
+    assert matcher.match("What SPF number should I be wearing every day?").kind != "safety"
+
+
 def check(rules: list[RedFlagRule], text: str) -> str | None:
     return SafetyRules(rules).check(words(text))
 
