@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -59,11 +58,8 @@ def zebra_entry(entry_id: str, question: str, answer: str = "Zebras are striped.
 
 
 def load_expecting_error(folder: Path) -> KnowledgeError:
-    started = time.perf_counter()
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(folder)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"loading a broken knowledge folder took {elapsed:.2f} s"
     return caught.value
 
 
