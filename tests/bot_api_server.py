@@ -1223,6 +1223,7 @@ class FakeBotApi:
         """Block until ``predicate()`` is truthy and return it; re-checked on every call.
 
         Do not use from a coroutine that shares the loop with the bot; use async_wait_for.
+        Re-checked at least every 50 ms too, for predicates on the bot's own state.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -1233,7 +1234,7 @@ class FakeBotApi:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(self._timeout_report(predicate, timeout))
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, 0.05))
 
     async def async_wait_for(
         self,

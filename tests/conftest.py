@@ -44,6 +44,8 @@ class BotRunner:
     def start(self, api: FakeBotApi) -> BotRunner:
         self._thread.start()
         api.wait_for(lambda: api.calls_to("setMyCommands"), timeout=10)
+        # stop_running() before the application runs is a no-op, and stop() would hang
+        api.wait_for(lambda: self.application.running, timeout=10)
         return self
 
     def stop(self) -> None:

@@ -103,9 +103,11 @@ def test_timeout_on_send_is_retried_and_the_update_is_handled_once(api, run_bot,
 def test_5xx_on_get_updates_polling_recovers(api, run_bot):
     runner = run_bot()
     api.fail("getUpdates", 500, "Internal Server Error", times=2)
+    failed = api.wait_for(lambda: [c.error_code for c in api.calls_to("getUpdates") if not c.ok]
+                          == [500, 500], timeout=15)
+    assert failed
     reply = ask(api, PEPTIDES, chat_id=CHAT)
     assert "amino acids" in reply["text"].lower()
-    assert [c.error_code for c in api.calls_to("getUpdates") if not c.ok] == [500, 500]
     settle(api)
     assert handled_questions(runner.settings) == 1
     assert_each_update_delivered_once(api)
