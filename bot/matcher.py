@@ -223,8 +223,9 @@ class Matcher:
         self.weights = weights or Weights()
         texts = [p for e in kb.entries.values() for p in (*e.phrasings, *e.keywords)]
         self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts, kb.common_words)
-        self.safety = SafetyRules(kb.red_flags, self.analyzer.vocabulary | kb.common_words)
-        self.out_of_scope = PhraseIndex((p, p) for p in kb.out_of_scope)
+        known = self.analyzer.vocabulary | kb.common_words
+        self.safety = SafetyRules(kb.red_flags, known)
+        self.out_of_scope = PhraseIndex(((p, p) for p in kb.out_of_scope), known)
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
         self._smalltalk_texts = [text for text, _ in self._smalltalk]

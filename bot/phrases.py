@@ -2,12 +2,20 @@
 
 Used by the red-flag rules and the out-of-scope list. Every phrase is indexed by
 its first word, so a look-up costs a few dict reads per word of the question.
+Given the words that are real words in their own right, an index also forgives
+one typo in a long pattern word: "pregant" is still "pregnant", "hyularonic" is
+still "hyaluronic", but "selling" is not "swelling".
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+FUZZY_MIN_LENGTH = 6  # shorter words are too easily one edit from another real word
 
 
 @dataclass(frozen=True)
@@ -34,10 +42,12 @@ def compile_pattern(pattern: str) -> tuple[PatternWord, ...]:
 class PhraseIndex:
     """Which of many labelled patterns occur in a sequence of words."""
 
-    def __init__(self, patterns: Iterable[tuple[Hashable, str]]) -> None:
+    def __init__(self, patterns: Iterable[tuple[Hashable, str]],
+                 known_words: Iterable[str] | None = None) -> None:
+        """``known_words``, when given, turns on typo tolerance: words in it are never typos."""
         self._exact: dict[str, list[tuple[Hashable, tuple[PatternWord, ...]]]] = {}
         self._prefix: dict[str, list[tuple[Hashable, tuple[PatternWord, ...]]]] = {}
-        self.single_words: set[PatternWord] = set()
+        single_words: set[PatternWord] = set()
         for label, pattern in patterns:
             phrase = compile_pattern(pattern)
             if not phrase:
@@ -46,10 +56,17 @@ class PhraseIndex:
             table = self._prefix if first.prefix else self._exact
             table.setdefault(first.text, []).append((label, phrase))
             if len(phrase) == 1:
-                self.single_words.add(first)
+                single_words.add(first)
+        targets = {w for w in single_words if len(w.text) >= FUZZY_MIN_LENGTH}
+        self._fuzzy_targets = sorted(targets, key=lambda w: (w.text, w.prefix))
+        self._tolerant = known_words is not None
+        self._known = frozenset(known_words or ()) | {w.text for w in targets}
+        self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
         """Labels of every pattern found, once per occurrence, in order of appearance."""
+        if self._tolerant:
+            words = [self._correct(w) for w in words]
         found = []
         for start, word in enumerate(words):
             candidates = list(self._exact.get(word, ()))
@@ -59,6 +76,22 @@ class PhraseIndex:
                 if _matches_at(phrase, words, start):
                     found.append(label)
         return found
+
+    def _correct_uncached(self, word: str) -> str:
+        """Map a misspelled long word onto a pattern word one edit away."""
+        if len(word) < FUZZY_MIN_LENGTH or word in self._known:
+            return word
+        for target in self._fuzzy_targets:
+            if target.prefix and len(word) < len(target.text) - 1:
+                continue
+            if not target.prefix:
+                if OSA.distance(word, target.text, score_cutoff=1) <= 1:
+                    return target.text
+                continue
+            for size in (len(target.text), len(target.text) - 1, len(target.text) + 1):
+                if OSA.distance(word[:size], target.text, score_cutoff=1) <= 1:
+                    return target.text + word[size:]
+        return word
 
 
 def _matches_at(phrase: tuple[PatternWord, ...], words: Sequence[str], start: int) -> bool:

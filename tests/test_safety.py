@@ -199,6 +199,16 @@ def test_phrase_index_reports_every_occurrence_in_order() -> None:
     assert compile_pattern("***") == ()
 
 
+def test_phrase_index_forgives_one_typo_in_long_words_unless_they_are_real_words() -> None:
+    patterns = [("ha", "hyaluronic*"), ("swell", "swelling")]
+    tolerant = PhraseIndex(patterns, known_words={"selling"})
+    assert tolerant.find(["hyaluronc", "acid"]) == ["ha"]
+    assert tolerant.find(["sweling"]) == ["swell"]
+    assert tolerant.find(["selling"]) == []  # a real word, not a typo
+    assert tolerant.find(["hyal"]) == []  # too short to guess
+    assert PhraseIndex(patterns).find(["hyaluronc"]) == []  # exact unless told the real words
+
+
 # -- maintainers extend the rules in knowledge/safety.yaml -----------------------------
 
 
