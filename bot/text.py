@@ -25,7 +25,7 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split text into plain words; punctuation, emoji and other scripts are dropped."""
-    return _WORD.findall(fold(text))
+    return _WORD.findall(fold(text).replace("%", " percent "))
 
 
 def normalise(text: str) -> str:

@@ -55,7 +55,7 @@ def test_fold_keeps_double_letters_and_digits() -> None:
     ("What do PEPTIDES do?!", ["what", "do", "peptides", "do"]),
     ("is gua-sha ok??? 💆‍♀️✨", ["is", "gua", "sha", "ok"]),
     ("I’m sooo tired of sagging 😭😭", ["im", "soo", "tired", "of", "sagging"]),
-    ("vitamin C 15% serum", ["vitamin", "c", "15", "serum"]),
+    ("vitamin C 15% serum", ["vitamin", "c", "15", "percent", "serum"]),  # a strength question
     ("", []),
     ("😀 🙏 ❤️", []),
     ("привет, как дела", []),
