@@ -11,6 +11,8 @@ The pipeline, in order:
    count against every entry and everyday words barely count), how closely its
    best phrasing overlaps the question (weighted Dice), whether the question
    names one of its keywords, and, for the top few, whole-phrasing similarity;
+   candidates whose phrasings are less likely to use the question's words (naive
+   Bayes over all phrasings) are then shrunk toward the likeliest one;
 5. decision: a confident, clear winner is answered, unless every word of the
    question fits most entries ("skin"); a plausible but uncertain one gets "did
    you mean" choices; a chatty message that is mostly small talk gets its reply;
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -36,7 +39,7 @@ from bot.text import inflection_bases, normalise, stem, typo_cost, words
 
 MAX_WORDS = 80
 MAX_PHRASE = 4
-RESCORE_TOP = 24
+RESCORE_TOP = 12
 FUZZY_TOP = 3
 CHAMPIONS = 60  # entries a term nominates; only binds in knowledge bases of hundreds of entries
 MAX_TYPO_COST = 1.0  # see bot.text.typo_cost
@@ -101,6 +104,11 @@ class Weights:
     # A term counts fully for an entry once it is in this share of the entry's phrasings
     # (or a keyword); a word one stray phrasing happens to use counts for less.
     support: float = 0.1
+    # Share of a candidate's score that rides on how likely its phrasings are to use the
+    # question's words (naive Bayes), relative to the likeliest candidate: it reorders
+    # close candidates without making any of them look more confident.
+    likelihood: float = 0.2
+    smoothing: float = 0.5  # added to each word count: an unseen word is unlikely, not impossible
 
 
 class Analyzer:
@@ -211,6 +219,8 @@ class _Doc:
     phrasing_texts: list[str] = field(default_factory=list)
     phrasings_with: dict[str, list[int]] = field(default_factory=dict)
     credit: dict[str, float] = field(default_factory=dict)
+    log_likelihood: dict[str, float] = field(default_factory=dict)
+    log_unseen: float = 0.0
 
 
 class Matcher:
@@ -269,6 +279,13 @@ class Matcher:
                 spread[term] = spread.get(term, 0.0) + credit
         self._vague_terms = frozenset(
             t for t, n in spread.items() if n > max(2.0, self.thresholds.vague * count))
+        vocabulary_size = len(self._idf)
+        for doc in self._docs:
+            counts = Counter(t for phrasing in (*doc.phrasings, *doc.keywords) for t in phrasing)
+            log_total = math.log(sum(counts.values()) + self.weights.smoothing * vocabulary_size)
+            doc.log_likelihood = {t: math.log(n + self.weights.smoothing) - log_total
+                                  for t, n in counts.items()}
+            doc.log_unseen = math.log(self.weights.smoothing) - log_total
         # Champion lists: per term, the entries where it is most central (in most of
         # their phrasings) come first, and only the first CHAMPIONS nominate candidates.
         self._champions = {
@@ -326,6 +343,19 @@ class Matcher:
         docs = self._docs
         return {index: sum(weight[t] * docs[index].credit.get(t, 0.0) for t in terms)
                 for index in candidates}
+
+    def _weigh_by_likelihood(self, scored: list[Candidate], docs: list[_Doc],
+                             terms: set[str]) -> list[Candidate]:
+        """Shrink each candidate by how much less likely its phrasings make the question's
+        known words than the likeliest candidate's do; the likeliest keeps its score."""
+        share = self.weights.likelihood
+        known = [t for t in terms if t in self._idf]
+        if not share or not known or not scored:
+            return scored
+        logs = [sum(doc.log_likelihood.get(t, doc.log_unseen) for t in known) for doc in docs]
+        best = max(logs)
+        return [Candidate(c.entry_id, c.score * (1 - share + share * math.exp(log - best)))
+                for c, log in zip(scored, logs, strict=True)]
 
     def _with_fuzzy(self, candidate: Candidate, query_text: str) -> Candidate:
         """Add whole-phrasing string similarity: it separates close candidates by word order
@@ -409,6 +439,7 @@ class Matcher:
             keyword = 1.0 if any(k <= terms for k in doc.keywords) else 0.0
             score = w.coverage * coverage[index] / total + w.dice * dice + w.keyword * keyword
             scored.append(Candidate(doc.entry_id, score))
+        scored = self._weigh_by_likelihood(scored, [self._docs[i] for i in top], terms)
         scored.sort(key=lambda c: (-c.score, c.entry_id))  # ties in a stable order
         if w.fuzzy:
             scored[:FUZZY_TOP] = [self._with_fuzzy(c, query_text) for c in scored[:FUZZY_TOP]]

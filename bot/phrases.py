@@ -57,6 +57,7 @@ class PhraseIndex:
             table.setdefault(first.text, []).append((label, phrase))
             if len(phrase) == 1:
                 single_words.add(first)
+        self._prefix_lengths = sorted({len(text) for text in self._prefix})
         targets = {w for w in single_words if len(w.text) >= FUZZY_MIN_LENGTH}
         self._fuzzy_targets = sorted(targets, key=lambda w: (w.text, w.prefix))
         self._tolerant = known_words is not None
@@ -70,7 +71,9 @@ class PhraseIndex:
         found = []
         for start, word in enumerate(words):
             candidates = list(self._exact.get(word, ()))
-            for end in range(1, len(word) + 1):
+            for end in self._prefix_lengths:
+                if end > len(word):
+                    break
                 candidates.extend(self._prefix.get(word[:end], ()))
             for label, phrase in candidates:
                 if _matches_at(phrase, words, start):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge import MESSAGE_KEYS, KnowledgeBase, load_knowledge
-from bot.matcher import KINDS, Matcher, MatchResult
+from bot.matcher import KINDS, Matcher, MatchResult, Weights
 from bot.replies import as_plain_text, reply_for
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -235,6 +235,18 @@ def test_a_word_one_stray_phrasing_uses_counts_for_less(tmp_path: Path) -> None:
 
     assert [c.entry_id for c in ranked] == ["roller-store", "roller-clean"]
     assert ranked[0].score - ranked[1].score > 0.1
+
+
+@pytest.mark.parametrize("question", ["what makes skin go saggy", "is gua sha bad for me",
+                                      "peptide cream worth buying", "how hard do i press"])
+def test_likelihood_only_shrinks_the_less_likely_candidates(kb: KnowledgeBase,
+                                                            question: str) -> None:
+    """Naive Bayes reorders close candidates but never makes any of them more confident."""
+    unweighed = Matcher(kb, weights=Weights(likelihood=0, fuzzy=0)).rank(question)
+    weighed = Matcher(kb, weights=Weights(likelihood=0.2, fuzzy=0)).rank(question)
+    plain = {c.entry_id: c.score for c in unweighed}
+    assert all(c.score <= plain[c.entry_id] for c in weighed)
+    assert any(c.score == plain[c.entry_id] for c in weighed)  # the likeliest keeps its score
 
 
 def write_tiny_knowledge(folder: Path) -> Path:
