@@ -317,11 +317,11 @@ class Matcher:
         if ranked and (confident or clear_lead) and not vague:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
-        if not off_topic:
+        if best.score < th.suggest and not off_topic:
             # Nothing the guide covers, and no uncovered topic named: a chatty greeting
             # or thank-you ("thank you so much dear, very helpful!") is small talk.
             smalltalk = self._smalltalk_match(raw, terms, strict=False)
-            if smalltalk is not None and best.score < th.suggest:
+            if smalltalk is not None:
                 return smalltalk
         if best.score >= th.suggest and not off_topic:
             # "did you mean peptides?" is no help to someone asking about fillers: a

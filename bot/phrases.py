@@ -3,7 +3,7 @@
 Used by the red-flag rules and the out-of-scope list. Every phrase is indexed by
 its first word, so a look-up costs a few dict reads per word of the question.
 Given the words that are real words in their own right, an index also forgives
-one typo in a long pattern word: "pregant" is still "pregnant", "hyularonic" is
+one typo in a long pattern word: "pregant" is still "pregnant", "hyaluronc" is
 still "hyaluronic", but "selling" is not "swelling".
 """
 
