@@ -122,6 +122,22 @@ def test_ask_reads_one_question_per_stdin_line_in_order(kb) -> None:
     assert all(set(o) == JSON_KEYS for o in objects)
 
 
+def test_a_reader_that_stops_early_ends_ask_quietly(tmp_path: Path) -> None:
+    """`ask ... | head -1`: a closed pipe is the reader's choice, not a crash."""
+    questions = tmp_path / "questions.txt"
+    questions.write_text("what do peptides do\n" * 20_000, encoding="utf-8")
+    with questions.open("rb") as stdin:
+        process = subprocess.Popen(
+            [sys.executable, "run_bot.py", "ask", "--json"], cwd=PROJECT, env=child_env(),
+            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    assert json.loads(process.stdout.readline())["id"] == "peptides"
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141
+    assert b"Traceback" not in err
+
+
 def test_ask_plain_stdin_mode_prints_one_reply_per_line(kb) -> None:
     done = run_cli("ask", stdin="hi\nbye\n")
     assert done.returncode == 0, done.stderr
