@@ -175,6 +175,17 @@ class Analyzer:
         return terms
 
 
+def _uncovered_topics(kb: KnowledgeBase, known: frozenset[str]) -> PhraseIndex:
+    """The out-of-scope list, minus any topic an entry's question or keywords name: once a
+    maintainer adds "Can I keep my roller in the fridge?", the fridge is covered. (An
+    alternate that merely mentions sunscreen does not make sunscreen a covered topic.)"""
+    listed = PhraseIndex(((p, p) for p in kb.out_of_scope), known)
+    covered = {pattern for entry in kb.entries.values() if entry.kind != "smalltalk"
+               for text in (entry.question, *entry.keywords)
+               for pattern in listed.find(words(text))}
+    return PhraseIndex(((p, p) for p in kb.out_of_scope if p not in covered), known)
+
+
 def _is_pictographic(text: str) -> bool:
     """Emoji or other pictographs and nothing readable: a wave or a thumbs-up, not a question."""
     visible = [ch for ch in text if not ch.isspace()]
@@ -235,7 +246,7 @@ class Matcher:
         self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts, kb.common_words)
         known = self.analyzer.vocabulary | kb.common_words
         self.safety = SafetyRules(kb.red_flags, known)
-        self.out_of_scope = PhraseIndex(((p, p) for p in kb.out_of_scope), known)
+        self.out_of_scope = _uncovered_topics(kb, known)
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
         self._smalltalk_texts = [text for text, _ in self._smalltalk]
