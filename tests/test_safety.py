@@ -105,6 +105,15 @@ def test_acne_is_a_skin_condition_but_its_scars_and_skin_type_are_not(matcher: M
     assert matcher.match("i have rosacea and acne prone skin").rule == "skin-condition"
 
 
+def test_asking_whether_massage_should_hurt_is_about_pressure_but_a_lump_still_is_not(
+        matcher: Matcher) -> None:
+    result = matcher.match("Should it hurt a little when I massage? My friend says no pain no gain")
+    assert result.kind != "safety"
+    lump = matcher.match("I found a painful lump on my jaw, should it hurt when I massage over it?")
+    assert lump.rule == "lump"
+    assert matcher.match("my cheek hurts after the massage").rule == "pain"
+
+
 def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -> None:
     assert matcher.match("my face is swollen after massage").rule == "swelling"
     assert matcher.match("my face is swollen in the morning").kind != "safety"
