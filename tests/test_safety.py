@@ -105,7 +105,7 @@ def test_acne_is_a_skin_condition_but_its_scars_and_skin_type_are_not(matcher: M
     assert matcher.match("i have rosacea and acne prone skin").rule == "skin-condition"
 
 
-def test_asking_whether_massage_should_hurt_is_about_pressure_but_a_lump_still_is_not(
+def test_asking_whether_massage_should_hurt_is_no_red_flag_but_a_lump_still_is(
         matcher: Matcher) -> None:
     result = matcher.match("Should it hurt a little when I massage? My friend says no pain no gain")
     assert result.kind != "safety"
