@@ -35,7 +35,7 @@ from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -332,6 +332,31 @@ async def edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, text:
                                    reply_markup=keyboard)
 
 
+GROUP_CHATS = (ChatType.GROUP, ChatType.SUPERGROUP)
+MANAGERS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+ADMINS_ONLY = "👮 In a group, only its admins can change the group's reminder or delete its data."
+
+
+async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Anyone manages a private chat; in a group only its admins (or the group itself,
+    for an anonymous admin), so one member cannot stop or wipe everyone's reminder."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type not in GROUP_CHATS:
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError as exc:
+        logger.warning("chat %s: could not check whether a user is an admin: %s", chat.id,
+                       exc.message)
+        return False
+    return member.status in MANAGERS
+
+
 # -- commands ------------------------------------------------------------------
 
 async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -344,6 +369,9 @@ async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         zone, is_default = zone_of(chat, services_of(context).settings)
         await message.reply_text(status_text(chat, zone, is_default), parse_mode=ParseMode.HTML,
                                  reply_markup=choices_keyboard())
+        return
+    if not await may_manage(update, context):
+        await message.reply_text(ADMINS_ONLY)
         return
     if argument.lower() in ("off", "stop"):
         await message.reply_text(unsubscribe(context.bot_data, context.job_queue, chat_id),
@@ -373,6 +401,9 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             f"🌍 Your time zone is <b>{escape(zone_name(zone))}</b>{default}.\nChange it with "
             f"/timezone {EXAMPLE_ZONE}, or give a UTC offset like /timezone +02:00.",
             parse_mode=ParseMode.HTML)
+        return
+    if not await may_manage(update, context):
+        await message.reply_text(ADMINS_ONLY)
         return
     try:
         zone = parse_timezone(argument)
@@ -407,6 +438,9 @@ async def streak_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def forget_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask for confirmation before deleting everything stored about this chat."""
+    if not await may_manage(update, context):
+        await update.effective_message.reply_text(ADMINS_ONLY)
+        return
     await update.effective_message.reply_text(
         "🗑 This deletes everything I store about this chat: the reminder time, time zone, "
         "streak, tip position and your 👍/👎 feedback. Delete it all?",
@@ -425,6 +459,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     bot_data, job_queue = context.bot_data, context.job_queue
     store = store_from(bot_data)
+    changes = data in (STOP, FORGET_YES) or _SET_TIME_DATA.match(data) is not None
+    if changes and not await may_manage(update, context):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
     if data == DONE:
         zone, _ = zone_of(store.get(chat.id), services_of(context).settings)
         today = local_today(zone, now_from(bot_data))

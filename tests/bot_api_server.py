@@ -813,6 +813,7 @@ class FakeBotApi:
         self._webhook: dict[str, Any] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
+        self._member_status: dict[tuple[int, int], str] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._last_message_id: dict[int, int] = {}
         self._callback_queries: dict[str, dict[str, Any]] = {}
@@ -1022,6 +1023,11 @@ class FakeBotApi:
             return _METHOD_BY_LOWER[method.lower()]
         except KeyError:
             raise ValueError(f"{method!r} is not a Bot API method") from None
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember reports for this user in this chat ("member" unless set)."""
+        with self._lock:
+            self._member_status[(chat_id, user_id)] = status
 
     def fail(
         self,
@@ -2224,14 +2230,25 @@ class FakeBotApi:
         }
 
     def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
-        self._chat_for(params)
+        chat = self._chat_for(params)
         user_id = _int_param(params, "user_id")
         if user_id == self.bot_id:
             return {"status": "member", "user": self.bot_user}
         user = self._users.get(user_id)
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
-        return {"status": "member", "user": user}
+        status = self._member_status.get((int(chat["id"]), user_id), "member")
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "administrator":
+            member.update(can_be_edited=False, is_anonymous=False, can_manage_chat=True,
+                          can_delete_messages=True, can_manage_video_chats=True,
+                          can_restrict_members=True, can_promote_members=False,
+                          can_change_info=True, can_invite_users=True,
+                          can_post_stories=False, can_edit_stories=False,
+                          can_delete_stories=False)
+        elif status == "creator":
+            member.update(is_anonymous=False)
+        return member
 
     def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         stored = self._files.get(str(params.get("file_id") or ""))

@@ -385,6 +385,39 @@ def test_forget_asks_first_then_deletes_only_this_chat(api, run_bot):
                               (OTHER,)).fetchone()[0] == 1
 
 
+GROUP, MEMBER, ADMIN = -1_000_000_077, 5101, 5102
+
+
+def group_says(api: FakeBotApi, text: str, user_id: int) -> dict[str, Any]:
+    before = len(sent(api, GROUP))
+    api.push_message(GROUP, text, user_id=user_id, chat_type="supergroup")
+    api.wait_for(lambda: len(sent(api, GROUP)) > before, timeout=10)
+    return sent(api, GROUP)[-1]
+
+
+def test_in_a_group_only_admins_change_or_delete_the_groups_reminder(api, run_bot):
+    runner = start(api, run_bot)
+    api.set_member_status(GROUP, ADMIN, "administrator")
+    assert "every day at" in group_says(api, f"/remind {later_utc()}", ADMIN)["text"]
+
+    for command in ("/remind off", "/remind 07:00", "/timezone Asia/Tokyo", "/forget"):
+        reply = group_says(api, command, MEMBER)
+        assert "only its admins" in reply["text"], command
+    assert row(runner, GROUP).subscribed and row(runner, GROUP).zone is None
+
+    menu = group_says(api, "/remind", MEMBER)  # looking is for everyone
+    before = len(api.calls_to("answerCallbackQuery"))
+    api.push_callback_query(GROUP, button_data(menu)[-1], message_id=menu["message_id"],
+                            user_id=MEMBER)
+    api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) > before, timeout=10)
+    refusal = api.calls_to("answerCallbackQuery")[-1].params
+    assert "only its admins" in refusal["text"] and refusal.get("show_alert") in (True, "true")
+    assert row(runner, GROUP).subscribed
+
+    confirm = group_says(api, "/forget", ADMIN)
+    assert button_data(confirm) == [FORGET_YES, FORGET_NO]
+
+
 @pytest.mark.parametrize(("command", "expected"), [
     ("/remind 25:99", "/remind 21:30"),
     ("/remind tomorrow", "/remind 21:30"),
