@@ -274,14 +274,7 @@ class Matcher:
         self._common_terms = frozenset(stem(w) for w in kb.common_words) - set(self._idf)
         self._smalltalk_allowed = self._smalltalk_terms | self._common_terms
         for doc in self._docs:
-            doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
-            doc.phrasing_texts = [" ".join(sorted(p)) for p in doc.phrasings]
-            for number, phrasing in enumerate(doc.phrasings):
-                for term in phrasing:
-                    doc.phrasings_with.setdefault(term, []).append(number)
-            full = max(1.0, self.weights.support * len(doc.phrasings))
-            doc.credit = {t: min(1.0, len(doc.phrasings_with.get(t, ())) / full) for t in doc.terms}
-            doc.credit.update(dict.fromkeys(frozenset().union(*doc.keywords), 1.0))
+            self._derive_statistics(doc)
         # How many entries each term belongs to (partly, by credit); a term in most of them
         # says little about which one the question wants.
         spread: dict[str, float] = {}
@@ -290,13 +283,6 @@ class Matcher:
                 spread[term] = spread.get(term, 0.0) + credit
         self._vague_terms = frozenset(
             t for t, n in spread.items() if n > max(2.0, self.thresholds.vague * count))
-        vocabulary_size = len(self._idf)
-        for doc in self._docs:
-            counts = Counter(t for phrasing in (*doc.phrasings, *doc.keywords) for t in phrasing)
-            log_total = math.log(sum(counts.values()) + self.weights.smoothing * vocabulary_size)
-            doc.log_likelihood = {t: math.log(n + self.weights.smoothing) - log_total
-                                  for t, n in counts.items()}
-            doc.log_unseen = math.log(self.weights.smoothing) - log_total
         # Champion lists: per term, the entries where it is most central (in most of
         # their phrasings) come first, and only the first CHAMPIONS nominate candidates.
         self._champions = {
@@ -304,6 +290,24 @@ class Matcher:
             [:CHAMPIONS]
             for term, ids in postings.items()
         }
+
+    def _derive_statistics(self, doc: _Doc) -> None:
+        """Per-entry figures the scoring reads: phrasing weights, which phrasings use each
+        term, how fully each term counts (credit), and naive-Bayes word likelihoods."""
+        doc.phrasing_weights = [sum(self._idf[t] for t in p) for p in doc.phrasings]
+        doc.phrasing_texts = [" ".join(sorted(p)) for p in doc.phrasings]
+        for number, phrasing in enumerate(doc.phrasings):
+            for term in phrasing:
+                doc.phrasings_with.setdefault(term, []).append(number)
+        full = max(1.0, self.weights.support * len(doc.phrasings))
+        doc.credit = {t: min(1.0, len(doc.phrasings_with.get(t, ())) / full) for t in doc.terms}
+        doc.credit.update(dict.fromkeys(frozenset().union(*doc.keywords), 1.0))
+        counts = Counter({t: len(numbers) for t, numbers in doc.phrasings_with.items()})
+        counts.update(t for keyword in doc.keywords for t in keyword)
+        smoothing = self.weights.smoothing
+        log_total = math.log(sum(counts.values()) + smoothing * len(self._idf))
+        doc.log_likelihood = {t: math.log(n + smoothing) - log_total for t, n in counts.items()}
+        doc.log_unseen = math.log(smoothing) - log_total
 
     def match(self, text: str) -> MatchResult:
         """Classify one question; never raises on any string."""
