@@ -19,6 +19,15 @@ from tests.bot_api_server import FakeBotApi
 PROJECT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_DIR = PROJECT / "knowledge"
 ADMIN_ID = 4242
+# An entry the reload tests append to entries-massage.yaml: it answers "zebra stripe test".
+RELOAD_CHECK_ENTRY = """
+  - id: reload-check
+    question: "Is the zebra stripe test working?"
+    alternates: ["zebra stripe test", "zebra stripes?", "test the zebra stripe",
+                 "zebra stripe check", "is zebra stripe ok", "zebra stripe status"]
+    answer: "Zebra stripes are live."
+    section: about
+"""
 
 
 class BotRunner:

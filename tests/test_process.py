@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.bot_api_server import FakeBotApi
-from tests.conftest import KNOWLEDGE_DIR, PROJECT
+from tests.conftest import KNOWLEDGE_DIR, PROJECT, RELOAD_CHECK_ENTRY
 
 CHAT = 3003
 
@@ -125,14 +125,7 @@ def test_sighup_reloads_and_a_bad_edit_never_goes_live(api, tmp_path, knowledge_
         api.wait_for(lambda: api.sent_messages(CHAT), timeout=10)
         assert "amino acids" in api.sent_messages(CHAT)[-1]["text"].lower()
 
-        massage.write_text(original + """
-  - id: reload-check
-    question: "Is the zebra stripe test working?"
-    alternates: ["zebra stripe test", "zebra stripes?", "test the zebra stripe",
-                 "zebra stripe check", "is zebra stripe ok", "zebra stripe status"]
-    answer: "Zebra stripes are live."
-    section: about
-""", encoding="utf-8")
+        massage.write_text(original + RELOAD_CHECK_ENTRY, encoding="utf-8")
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

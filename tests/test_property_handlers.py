@@ -136,14 +136,19 @@ def test_any_edited_text_gets_one_reply(bot):
     edited()
 
 
+def open_topics_menu(api, chat: int) -> tuple[int, dict]:
+    """Send /topics and return the menu's message id and its reply markup."""
+    menu_id = api.push_message(chat, "/topics")["message"]["message_id"] + 1
+    api.wait_for(lambda: sends_to(api, chat), timeout=REPLY_BOUND)
+    return menu_id, sends_to(api, chat)[0].params["reply_markup"]
+
+
 def test_any_callback_data_is_answered_once_without_error(bot):
     """Forged or stale button data (and double taps) never raise: one answerCallbackQuery."""
     api = bot.api
     chat = next(bot.chats)
-    menu_id = api.push_message(chat, "/topics")["message"]["message_id"] + 1
-    api.wait_for(lambda: sends_to(api, chat), timeout=REPLY_BOUND)
-    menu = sends_to(api, chat)[0]
-    assert buttons({"reply_markup": menu.params["reply_markup"]})
+    menu_id, markup = open_topics_menu(api, chat)
+    assert buttons({"reply_markup": markup})
 
     @settings(PROPERTY, max_examples=40)
     @given(data=callback_data)
@@ -170,9 +175,8 @@ def test_any_callback_data_is_answered_once_without_error(bot):
 def test_double_tap_on_a_menu_button_is_not_an_error(bot):
     api = bot.api
     chat = next(bot.chats)
-    menu_id = api.push_message(chat, "/topics")["message"]["message_id"] + 1
-    api.wait_for(lambda: sends_to(api, chat), timeout=REPLY_BOUND)
-    section = buttons({"reply_markup": sends_to(api, chat)[0].params["reply_markup"]})[0]
+    menu_id, markup = open_topics_menu(api, chat)
+    section = buttons({"reply_markup": markup})[0]
     for _ in range(2):
         api.push_callback_query(chat, section["callback_data"], message_id=menu_id)
     settle(api)

@@ -39,9 +39,10 @@ def sent(api: FakeBotApi, chat_id: int) -> list[dict[str, Any]]:
             if call.ok and str(call.params.get("chat_id")) == str(chat_id)]
 
 
-def ask(api: FakeBotApi, text: str, chat_id: int = CHAT) -> dict[str, Any]:
+def ask(api: FakeBotApi, text: str, chat_id: int = CHAT, **sender: Any) -> dict[str, Any]:
+    """Send ``text`` (``sender``: push_message's user_id, chat_type...) and return the reply."""
     before = len(sent(api, chat_id))
-    api.push_message(chat_id, text)
+    api.push_message(chat_id, text, **sender)
     api.wait_for(lambda: len(sent(api, chat_id)) > before, timeout=10)
     return sent(api, chat_id)[-1]
 
@@ -389,10 +390,7 @@ GROUP, MEMBER, ADMIN = -1_000_000_077, 5101, 5102
 
 
 def group_says(api: FakeBotApi, text: str, user_id: int) -> dict[str, Any]:
-    before = len(sent(api, GROUP))
-    api.push_message(GROUP, text, user_id=user_id, chat_type="supergroup")
-    api.wait_for(lambda: len(sent(api, GROUP)) > before, timeout=10)
-    return sent(api, GROUP)[-1]
+    return ask(api, text, GROUP, user_id=user_id, chat_type="supergroup")
 
 
 def test_in_a_group_only_admins_change_or_delete_the_groups_reminder(api, run_bot):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, RELOAD_CHECK_ENTRY
 from tests.test_telegram_conversation import ask, last_sent
 
 CHAT = 2002
@@ -36,15 +36,7 @@ def test_invalid_reload_keeps_the_old_knowledge_live_then_a_good_one_goes_live(
     assert "entries-massage.yaml:" in reply["text"] and "anwser" in reply["text"]
     assert "amino acids" in ask(api, "what do peptides do", chat_id=ADMIN_ID)["text"].lower()
 
-    new_entry = """
-  - id: reload-check
-    question: "Is the zebra stripe test working?"
-    alternates: ["zebra stripe test", "zebra stripes?", "test the zebra stripe",
-                 "zebra stripe check", "is zebra stripe ok", "zebra stripe status"]
-    answer: "Zebra stripes are live."
-    section: about
-"""
-    massage.write_text(original + new_entry, encoding="utf-8")
+    massage.write_text(original + RELOAD_CHECK_ENTRY, encoding="utf-8")
     reply = ask(api, "/reload", chat_id=ADMIN_ID, user_id=ADMIN_ID)
     assert "Reloaded:" in reply["text"]
     assert "Zebra stripes are live." in ask(api, "zebra stripe test", chat_id=ADMIN_ID)["text"]
