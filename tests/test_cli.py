@@ -81,6 +81,18 @@ def test_ask_in_a_subprocess_uses_the_default_knowledge_folder(kb) -> None:
     assert kb.entries["peptides"].answer in done.stdout
 
 
+def test_python_dash_m_bot_is_the_same_entry_point() -> None:
+    question = "what do peptides even do"
+    by_module = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", question], cwd=PROJECT,
+        capture_output=True, text=True, encoding="utf-8", timeout=60, env=child_env(),
+        check=False)
+    by_script = run_cli("ask", "--json", question)
+    assert by_module.returncode == by_script.returncode == 0, by_module.stderr
+    assert json.loads(by_module.stdout) == json.loads(by_script.stdout)
+    assert json.loads(by_module.stdout)["id"] == "peptides"
+
+
 @pytest.mark.parametrize(("question", "kind", "entry_id"), [
     ("what do peptides even do", "answer", "peptides"),
     ("hi", "smalltalk", "smalltalk-hello"),
