@@ -37,3 +37,12 @@ def test_every_entry_has_test_questions(matcher: Matcher) -> None:
         expected |= {q.expect for q in load_eval_file(path, set(matcher.kb.entries)).questions}
     missing = set(matcher.kb.entries) - expected
     assert not missing, f"entries without labelled questions in knowledge/eval/: {missing}"
+
+
+def test_a_shipped_file_of_at_least_200_questions_covers_every_entry(matcher: Matcher) -> None:
+    """The issue's floor for the labelled set: one file, 200+ questions, every entry."""
+    entries = set(matcher.kb.entries)
+    complete = [path.name for path in EVAL_FILES
+                if len(questions := load_eval_file(path, entries).questions) >= 200
+                and entries <= {q.expect for q in questions}]
+    assert complete, "no labelled file has 200+ questions covering every entry"
