@@ -14,7 +14,8 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from bot.text import normalise
+from bot.phrases import PhraseIndex
+from bot.text import normalise, words
 from bot.yaml_source import LineDict, Problem, YamlReadError, read_yaml
 
 TELEGRAM_MESSAGE_LIMIT = 4096
@@ -25,7 +26,7 @@ TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "common_words"
                   "red_flags",
                   "messages", "tips")
 ENTRY_REQUIRED = ("id", "question", "alternates", "answer", "section")
-ENTRY_OPTIONAL = ("related", "keywords", "kind")
+ENTRY_OPTIONAL = ("related", "keywords", "kind", "not_covered")
 SECTION_KEYS = ("id", "title", "browse")
 RED_FLAG_KEYS = ("id", "patterns", "requires", "unless")
 TIP_KEYS = ("id", "text")
@@ -59,6 +60,9 @@ class Entry:
     keywords: tuple[str, ...] = ()
     kind: str = "answer"
     source: str = ""
+    # Details of this topic its answer does not give ("morning or night", "turned orange"):
+    # a question about one gets the fallback instead of an answer that does not fit it.
+    not_covered: tuple[str, ...] = ()
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -292,6 +296,7 @@ class _Collector:
         alternates = self._text_list(item, "alternates", what)
         related = self._text_list(item, "related", what)
         keywords = self._text_list(item, "keywords", what)
+        not_covered = self._text_list(item, "not_covered", what)
         if "alternates" in item and len(alternates) < MIN_ALTERNATES:
             self.error(item.line_of("alternates"),
                        f"{what}: has {len(alternates)} alternates; give at least "
@@ -320,13 +325,31 @@ class _Collector:
         for ref in related:
             self.related_refs.append((self.file, item.line_of("related"), entry_id, ref))
         self._claim_phrasings(entry_id, item, question, alternates)
+        self._check_not_covered(item, what, not_covered, (question, *alternates, *keywords))
         if not keys_ok:
             return
         self.entries[entry_id] = Entry(
             id=entry_id, question=question, alternates=alternates, answer=answer,
             section=section, related=related, keywords=keywords, kind=kind,
-            source=f"{self.file}:{source_line}",
+            source=f"{self.file}:{source_line}", not_covered=not_covered,
         )
+
+    def _check_not_covered(self, item: LineDict, what: str, patterns: tuple[str, ...],
+                           own_texts: tuple[str, ...]) -> None:
+        """A detail the entry does not cover must be a pattern, and none of the entry's own
+        phrasings may ask about it: that phrasing could never be answered."""
+        for pattern in patterns:
+            if not normalise(pattern.replace("*", "")):
+                self.error(item.line_of("not_covered"),
+                           f"{what}: not_covered item '{pattern}' must be a word or phrase")
+                continue
+            index = PhraseIndex([(pattern, pattern)])
+            clash = next((text for text in own_texts if index.find(words(text))), None)
+            if clash is not None:
+                self.error(item.line_of("not_covered"),
+                           f"{what}: not_covered '{pattern}' occurs in its own phrasing "
+                           f"'{clash}', which could then never be answered; narrow the "
+                           "pattern or reword the phrasing")
 
     def _claim_phrasings(self, entry_id: str, item: LineDict, question: str,
                          alternates: tuple[str, ...]) -> None:

@@ -13,8 +13,10 @@ The pipeline, in order:
    names one of its keywords, and, for the top few, whole-phrasing similarity;
    candidates whose phrasings are less likely to use the question's words (naive
    Bayes over all phrasings) are then shrunk toward the likeliest one;
-5. decision: a confident, clear winner is answered, unless every word of the
-   question fits most entries ("skin"); a plausible but uncertain one gets "did
+5. decision: a question about a detail the best entry's answer does not give (its
+   ``not_covered`` list: "vitamin C morning or night?") gets the fallback; a
+   confident, clear winner is answered, unless every word of the question fits
+   most entries ("skin"); a plausible but uncertain one gets "did
    you mean" choices; a chatty message that is mostly small talk gets its reply;
    anything weaker gets the fallback.
 
@@ -80,7 +82,10 @@ class MatchResult:
     entry_id: str | None
     score: float
     candidates: tuple[Candidate, ...] = ()
-    rule: str | None = None
+    rule: str | None = None  # the red-flag rule, for safety
+    # For a fallback on a detail the closest entry (the first candidate) does not cover:
+    # the entry's not_covered pattern the question names.
+    not_covered: str | None = None
 
     @property
     def suggestions(self) -> list[str]:
@@ -247,6 +252,9 @@ class Matcher:
         known = self.analyzer.vocabulary | kb.common_words
         self.safety = SafetyRules(kb.red_flags, known)
         self.out_of_scope = _uncovered_topics(kb, known)
+        self.details_not_covered = PhraseIndex(
+            (((entry.id, pattern), pattern)
+             for entry in kb.entries.values() for pattern in entry.not_covered), known)
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
         self._smalltalk_texts = [text for text, _ in self._smalltalk]
@@ -326,6 +334,10 @@ class Matcher:
         runners = tuple(ranked[1:4])
         second = ranked[1].score if len(ranked) > 1 else 0.0
         th = self.thresholds
+        detail = self.detail_not_covered(raw, best.entry_id)
+        if detail is not None:
+            return MatchResult("fallback", None, best.score, (best, *runners[:2]),
+                               not_covered=detail)
         confident = best.score >= th.answer and best.score - second >= th.margin
         clear_lead = best.score >= th.suggest and best.score >= th.lead * second
         vague = bool(terms) and terms <= self._vague_terms
@@ -344,6 +356,11 @@ class Matcher:
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
+
+    def detail_not_covered(self, raw: Sequence[str], entry_id: str) -> str | None:
+        """The first detail of ``entry_id`` that its answer does not give and the question names."""
+        return next((pattern for found_id, pattern in self.details_not_covered.find(raw)
+                     if found_id == entry_id), None)
 
     def _coverage(self, terms: set[str], weight: dict[str, float]) -> dict[int, float]:
         """Summed weight of the question's terms per candidate entry.

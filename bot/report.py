@@ -50,6 +50,7 @@ class QuestionGroup:
     closest_id: str | None = None
     closest_score: float = 0.0
     off_topic: tuple[str, ...] = ()  # out_of_scope.yaml patterns it names
+    not_covered: str = ""  # the closest entry's not_covered pattern it names: a deliberate gap
 
     @property
     def off_topic_note(self) -> str:
@@ -160,8 +161,10 @@ def closest_entries(groups: Sequence[QuestionGroup], matcher: Matcher) -> list[Q
         group = replace(group, off_topic=off_topic)
         ranked = matcher.rank(group.representative)
         if ranked:
-            group = replace(group, closest_id=ranked[0].entry_id,
-                            closest_score=ranked[0].score)
+            closest = ranked[0].entry_id
+            detail = matcher.detail_not_covered(words(group.representative), closest)
+            group = replace(group, closest_id=closest, closest_score=ranked[0].score,
+                            not_covered=detail or "")
         result.append(group)
     return result
 
@@ -203,11 +206,15 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _groups(count: int) -> str:
+    return f"{count} group" if count == 1 else f"{count} groups"
+
+
 def format_text(report: Report, kb: KnowledgeBase) -> str:
     """The report for reading in a terminal."""
     period = f"in the last {report.days} days" if report.days is not None else "in the database"
     lines = [f"Unanswered questions {period}: {report.unanswered_total}"
-             + (f", most frequent first ({len(report.groups)} groups shown)"
+             + (f", most frequent first ({_groups(len(report.groups))} shown)"
                 if report.groups else "")]
     for number, group in enumerate(report.groups, start=1):
         lines.append(f"{number:>3}. ×{group.count:<3} {group.representative!r}")
@@ -233,6 +240,10 @@ def _advice(group: QuestionGroup, report: Report, kb: KnowledgeBase) -> str:
     if entry is None:
         return "closest entry: none shares a word with it; a new entry if the guide covers it"
     where = f"{entry.id} {entry.question!r} (score {group.closest_score:.2f})"
+    if group.not_covered:
+        return (f"closest entry: {where}, whose not_covered lists {group.not_covered!r}: the "
+                "fallback is deliberate; to answer it, extend that answer from the guide and "
+                "remove the pattern")
     if group.closest_score >= report.alternate_threshold:
         return f"closest entry: {where}: add these wordings to its alternates"
     return f"closest entry: {where}, a weak match: a new entry if the guide covers it"
@@ -260,6 +271,11 @@ def format_yaml(report: Report, kb: KnowledgeBase) -> str:
         if not wordings:
             out += [f"# {group.representative!r} ({asked}): every wording is already a phrasing "
                     "of an entry; nothing to add.", ""]
+            continue
+        if entry is not None and group.not_covered:
+            out += [f"# {group.representative!r} ({asked}): entry '{entry.id}' lists "
+                    f"{group.not_covered!r} under not_covered, so the fallback is deliberate; "
+                    "nothing to paste.", ""]
             continue
         if entry is not None and group.closest_score >= report.alternate_threshold:
             out.append(f"# {group.representative!r} ({asked}): add to the alternates of entry "

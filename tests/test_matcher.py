@@ -155,6 +155,51 @@ def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     assert result.kind not in ("answer", "clarify")
 
 
+# -- details an entry's answer does not give ----------------------------------------------
+
+@pytest.mark.parametrize(("question", "entry_id", "detail"), [
+    ("my vitamin c serum went orange, is it still ok to use?", "vitamin-c", "went orange"),
+    ("which gua sha stone is better, jade or rose quartz?", "gua-sha", "jade or"),
+    ("what percentage of retinol should I buy", "retinoids", "percent*"),
+    ("how many minutes should each gua sha session last", "gua-sha", "how many minutes"),
+])
+def test_a_detail_the_closest_answer_does_not_give_gets_the_fallback(
+        matcher: Matcher, kb: KnowledgeBase, question: str, entry_id: str, detail: str) -> None:
+    result = matcher.match(question)
+    assert (result.kind, result.not_covered) == ("fallback", detail), result
+    assert result.suggestions[0] == entry_id  # the closest entry still leads the candidates
+    assert detail in kb.entries[entry_id].not_covered
+    assert reply_for(kb, result).text == kb.messages["fallback"]
+
+
+def test_the_same_topic_without_the_detail_is_answered(matcher: Matcher) -> None:
+    for question, entry_id in [("is vitamin c serum good for sagging", "vitamin-c"),
+                               ("what does a rose quartz gua sha do", "gua-sha"),
+                               ("retinol for loose skin, does it work?", "retinoids")]:
+        result = matcher.match(question)
+        assert (result.kind, result.entry_id, result.not_covered) == ("answer", entry_id, None)
+
+
+def test_a_maintainer_added_detail_only_blocks_its_own_entry(knowledge_copy: Path) -> None:
+    """'in winter' listed on collagen-elastin turns a winter question about collagen into the
+    fallback; the same words never block another entry."""
+    path = knowledge_copy / "entries-science.yaml"
+    text = path.read_text(encoding="utf-8")
+    anchor = '    keywords: ["elastin", "structural proteins", "proteins", "snap back"]\n'
+    assert anchor in text
+    path.write_text(text.replace(anchor, anchor + '    not_covered: ["in winter"]\n'),
+                    encoding="utf-8")
+    question = "what happens to collagen and elastin in winter"
+    assert Matcher(load_knowledge(KNOWLEDGE_DIR)).match(question).kind == "answer"
+    edited = Matcher(load_knowledge(knowledge_copy))
+
+    result = edited.match(question)
+
+    assert (result.kind, result.not_covered) == ("fallback", "in winter")
+    other = edited.match("does sun make skin sag in winter")
+    assert (other.kind, other.entry_id) == ("answer", "sun-lifestyle")
+
+
 # -- small talk -------------------------------------------------------------------------
 
 SMALLTALK = ["hi", "hello!", "hey there", "thanks", "thank you so much", "thanks!!",

@@ -262,3 +262,15 @@ def test_groups_naming_an_out_of_scope_topic_say_so(kb, matcher) -> None:
     report = build_report([("how much is botox", "fallback", FIXED.isoformat())], {}, kb, matcher)
     assert "out_of_scope.yaml" in format_text(report, kb)
     assert "out_of_scope.yaml" in format_yaml(report, kb)
+
+
+def test_a_detail_an_entry_lists_as_not_covered_is_reported_as_a_deliberate_gap(
+        kb, matcher) -> None:
+    question = "my vitamin c serum went orange, is it still ok to use"
+    report = build_report([(question, "fallback", FIXED.isoformat())], {}, kb, matcher)
+    (group,) = report.groups
+    assert (group.closest_id, group.not_covered) == ("vitamin-c", "went orange")
+    assert "not_covered lists 'went orange'" in format_text(report, kb)
+    pasted = format_yaml(report, kb)
+    assert "nothing to paste" in pasted
+    assert f"- {question!r}" not in pasted and f'- "{question}"' not in pasted
