@@ -4,7 +4,7 @@ Used by the red-flag rules and the out-of-scope list. Every phrase is indexed by
 its first word, so a look-up costs a few dict reads per word of the question.
 Given the words that are real words in their own right, an index also forgives
 one typo in a long pattern word: "pregant" is still "pregnant", "hyaluronc" is
-still "hyaluronic", but "selling" is not "swelling".
+still "hyaluronic", but "selling" is not "swelling" and "blurring" is not "slurring".
 """
 
 from __future__ import annotations
@@ -81,10 +81,13 @@ class PhraseIndex:
         return found
 
     def _correct_uncached(self, word: str) -> str:
-        """Map a misspelled long word onto a pattern word one edit away."""
+        """Map a misspelled long word onto a pattern word one edit away, never across a
+        different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
         if len(word) < FUZZY_MIN_LENGTH or word in self._known:
             return word
         for target in self._fuzzy_targets:
+            if target.text[0] != word[0]:
+                continue
             if target.prefix and len(word) < len(target.text) - 1:
                 continue
             if not target.prefix:

@@ -38,6 +38,8 @@ RED_FLAGS = [
     "im allergc to retinol",
     "Is vitamin C safe while BREASTFEEDING??",
     "my face is swollen after using the roller",
+    "my throat feels tight since I put on a new serum",
+    "cant breathe properly after that new mask",
     "got hives from a peptide serum",
     "can i massage over my eczema",
     "is it safe to use retinol while taking antibiotics",
@@ -85,6 +87,9 @@ NOT_RED_FLAGS = [
     "how do i fade my acne scars",
     "what do peptides even do",
     "my face is swollen in the morning, what massage helps",
+    "does gua sha help fluid retention and that swollen look",
+    "my jaw is blurring into my neck, what helps",
+    "how do I get tight skin on my throat",
     "how hard should i press with a gua sha",
     "does vitamin c protect collagen",
 ]
@@ -188,11 +193,12 @@ def test_one_typo_is_tolerated_in_long_words_only() -> None:
 
 
 def test_words_the_bot_knows_are_not_corrected_into_red_flags() -> None:
-    rules = [RedFlagRule("burn", ("burned",))]
-    assert SafetyRules(rules).check(words("my skin burnned")) == "burn"
-    # 'turned' is one edit from 'burned'; once it is a known word it stays itself.
-    assert SafetyRules(rules).check(words("my skin turned soft")) == "burn"
-    assert SafetyRules(rules, known_words={"turned"}).check(words("my skin turned soft")) is None
+    rules = [RedFlagRule("swell", ("swelling",))]
+    assert SafetyRules(rules).check(words("my skin is sweling")) == "swell"
+    # 'smelling' is one edit from 'swelling'; once it is a known word it stays itself.
+    question = words("my skin is smelling odd")
+    assert SafetyRules(rules).check(question) == "swell"
+    assert SafetyRules(rules, known_words={"smelling"}).check(question) is None
 
 
 def test_no_rules_never_flags() -> None:
@@ -215,6 +221,7 @@ def test_phrase_index_forgives_one_typo_in_long_words_unless_they_are_real_words
     assert tolerant.find(["sweling"]) == ["swell"]
     assert tolerant.find(["selling"]) == []  # a real word, not a typo
     assert tolerant.find(["hyal"]) == []  # too short to guess
+    assert tolerant.find(["dwelling"]) == []  # one edit away, but not the same first letter
     assert PhraseIndex(patterns).find(["hyaluronc"]) == []  # exact unless told the real words
 
 
