@@ -433,13 +433,15 @@ class Matcher:
         elif (len(raw) > SMALLTALK_WORDS_LOOSE
               or len(terms & self._smalltalk_allowed) < SMALLTALK_SHARE_LOOSE * len(terms)):
             return None
-        found = process.extractOne(" ".join(raw), self._smalltalk_texts,
-                                   scorer=fuzz.token_set_ratio,
-                                   score_cutoff=self.weights.smalltalk_similarity)
-        if found is None:
+        query = " ".join(raw)
+        found = process.extract(query, self._smalltalk_texts, scorer=fuzz.token_set_ratio,
+                                score_cutoff=self.weights.smalltalk_similarity, limit=None)
+        if not found:
             return None
-        entry_id = self._smalltalk[found[2]][1]
-        return MatchResult("smalltalk", entry_id, round(found[1] / 100, 4))
+        # Many phrasings score 100 on shared words alone ("nice" in "bye bye, have a nice
+        # day"); the one closest as a whole string decides between them.
+        _, score, index = max(found, key=lambda f: (f[1], fuzz.ratio(query, f[0])))
+        return MatchResult("smalltalk", self._smalltalk[index][1], round(score / 100, 4))
 
     def rank(self, text: str, raw_words: Sequence[str] | None = None) -> list[Candidate]:
         """Entries scored against the question, best first (only those sharing a term)."""
