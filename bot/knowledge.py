@@ -80,7 +80,8 @@ class Section:
 
 @dataclass(frozen=True)
 class RedFlagRule:
-    """A medical red flag: any pattern, plus one of ``requires`` if given, and none of ``unless``.
+    """A medical red flag: any pattern, plus one of ``requires`` if given, not excused by
+    ``unless`` (see ``SafetyRules.check``).
 
     Patterns are words or phrases; a word ending in ``*`` matches any word it starts.
     """

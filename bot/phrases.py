@@ -66,6 +66,10 @@ class PhraseIndex:
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
         """Labels of every pattern found, once per occurrence, in order of appearance."""
+        return [label for label, _, _ in self.find_spans(words)]
+
+    def find_spans(self, words: Sequence[str]) -> list[tuple[Hashable, int, int]]:
+        """``find``, with where each occurrence starts and ends (word positions, end excluded)."""
         if self._tolerant:
             words = [self._correct(w) for w in words]
         found = []
@@ -77,7 +81,7 @@ class PhraseIndex:
                 candidates.extend(self._prefix.get(word[:end], ()))
             for label, phrase in candidates:
                 if _matches_at(phrase, words, start):
-                    found.append(label)
+                    found.append((label, start, start + len(phrase)))
         return found
 
     def _correct_uncached(self, word: str) -> str:

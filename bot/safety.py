@@ -29,15 +29,27 @@ class SafetyRules:
         self._index = PhraseIndex(labelled, known_words)
 
     def check(self, words: Sequence[str]) -> str | None:
-        """The id of the first rule the question's words trigger, or None."""
-        hits: dict[int, set[str]] = {}
-        for index, role in self._index.find(words):
-            hits.setdefault(index, set()).add(role)
-        for index in sorted(hits):
-            roles = hits[index]
-            if "match" not in roles or "unless" in roles:
+        """The id of the first rule the question's words trigger, or None.
+
+        An ``unless`` phrase that overlaps a matched pattern excuses that occurrence only
+        ("acne scars" excuses "acne", not a second "acne" elsewhere); one that overlaps
+        none is context that excuses the whole rule ("swollen in the morning").
+        """
+        spans: dict[int, dict[str, list[tuple[int, int]]]] = {}
+        for (index, role), start, end in self._index.find_spans(words):
+            spans.setdefault(index, {}).setdefault(role, []).append((start, end))
+        for index in sorted(spans):
+            found = spans[index]
+            matches, unless = found.get("match", []), found.get("unless", [])
+            if any(not any(_overlap(u, m) for m in matches) for u in unless):
                 continue
-            if index in self._has_requires and "requires" not in roles:
+            if not any(not any(_overlap(m, u) for u in unless) for m in matches):
+                continue
+            if index in self._has_requires and "requires" not in found:
                 continue
             return self._rule_ids[index]
         return None
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]

@@ -90,6 +90,8 @@ NOT_RED_FLAGS = [
     "does gua sha help fluid retention and that swollen look",
     "my jaw is blurring into my neck, what helps",
     "how do I get tight skin on my throat",
+    "How much does HIFU cost and does it hurt?",
+    "what strength retinol should i start with",
     "how hard should i press with a gua sha",
     "does vitamin c protect collagen",
 ]
@@ -161,7 +163,16 @@ def test_requires_means_one_of_them_must_also_appear() -> None:
     assert check(rules, "the roller is cold") is None  # requires alone is not a match
 
 
-def test_unless_cancels_the_rule_when_any_of_them_appears() -> None:
+def test_an_unless_that_overlaps_the_match_excuses_only_those_words() -> None:
+    rules = [RedFlagRule("acne", ("acne",), unless=("acne scar*",)),
+             RedFlagRule("pain", ("it hurt", "hurts"), unless=("does it hurt",))]
+    assert check(rules, "how do I fade acne scars") is None
+    assert check(rules, "acne scars, and now new acne on my chin") == "acne"
+    assert check(rules, "does microneedling hurt, and does it hurt for long") is None
+    assert check(rules, "my jaw hurts after gua sha, does it hurt for everyone") == "pain"
+
+
+def test_an_unless_elsewhere_in_the_question_cancels_the_whole_rule() -> None:
     rules = [RedFlagRule("swelling", ("swell*", "swollen"), unless=("morning", "woke up"))]
     assert check(rules, "my cheek is swollen") == "swelling"
     assert check(rules, "swollen face in the morning") is None
