@@ -181,23 +181,23 @@ def test_the_same_topic_without_the_detail_is_answered(matcher: Matcher) -> None
 
 
 def test_a_maintainer_added_detail_only_blocks_its_own_entry(knowledge_copy: Path) -> None:
-    """'in winter' listed on collagen-elastin turns a winter question about collagen into the
+    """'in winter' listed on sun-lifestyle turns a winter question about smoking into the
     fallback; the same words never block another entry."""
     path = knowledge_copy / "entries-science.yaml"
     text = path.read_text(encoding="utf-8")
-    anchor = '    keywords: ["elastin", "structural proteins", "proteins", "snap back"]\n'
-    assert anchor in text
+    anchor = '    keywords: ["uv", "smoking", "stress", "lifestyle"]\n'
+    assert anchor in text and "not_covered" not in text.split(anchor)[1].split("  - id:")[0]
     path.write_text(text.replace(anchor, anchor + '    not_covered: ["in winter"]\n'),
                     encoding="utf-8")
-    question = "what happens to collagen and elastin in winter"
+    question = "does smoking speed up sagging in winter"
     assert Matcher(load_knowledge(KNOWLEDGE_DIR)).match(question).kind == "answer"
     edited = Matcher(load_knowledge(knowledge_copy))
 
     result = edited.match(question)
 
     assert (result.kind, result.not_covered) == ("fallback", "in winter")
-    other = edited.match("does sun make skin sag in winter")
-    assert (other.kind, other.entry_id) == ("answer", "sun-lifestyle")
+    other = edited.match("what happens to collagen and elastin in winter")
+    assert (other.kind, other.entry_id) == ("answer", "collagen-elastin")
 
 
 # -- small talk -------------------------------------------------------------------------
