@@ -40,6 +40,7 @@ RED_FLAGS = [
     "my face is swollen after using the roller",
     "my throat feels tight since I put on a new serum",
     "cant breathe properly after that new mask",
+    "still have raw open patches after my peel, can I massage?",
     "got hives from a peptide serum",
     "can i massage over my eczema",
     "is it safe to use retinol while taking antibiotics",
@@ -92,6 +93,7 @@ NOT_RED_FLAGS = [
     "how do I get tight skin on my throat",
     "How much does HIFU cost and does it hurt?",
     "what strength retinol should i start with",
+    "kybella injections for double chin worth it?",  # not a typo of "infections"
     "how hard should i press with a gua sha",
     "does vitamin c protect collagen",
 ]
