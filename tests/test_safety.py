@@ -41,6 +41,8 @@ RED_FLAGS = [
     "my throat feels tight since I put on a new serum",
     "cant breathe properly after that new mask",
     "still have raw open patches after my peel, can I massage?",
+    "my skin is flaky after the new serum",
+    "flaky patches on my eyebrows that wont go away",
     "got hives from a peptide serum",
     "can i massage over my eczema",
     "is it safe to use retinol while taking antibiotics",
@@ -94,6 +96,7 @@ NOT_RED_FLAGS = [
     "How much does HIFU cost and does it hurt?",
     "what strength retinol should i start with",
     "kybella injections for double chin worth it?",  # not a typo of "infections"
+    "my skin gets tight and flaky every winter, which night cream?",
     "how hard should i press with a gua sha",
     "does vitamin c protect collagen",
 ]
