@@ -16,9 +16,9 @@ The pipeline, in order:
 5. decision: a question about a detail the best entry's answer does not give (its
    ``not_covered`` list: "vitamin C morning or night?") gets the fallback; a
    confident, clear winner is answered, unless every word of the question fits
-   most entries ("skin"); a plausible but uncertain one gets "did
-   you mean" choices; a chatty message that is mostly small talk gets its reply;
-   anything weaker gets the fallback.
+   most entries ("skin"); a plausible but uncertain one gets "did you mean"
+   choices; a chatty message that is mostly small talk gets its reply; anything
+   weaker gets the fallback.
 
 Nothing here knows about Telegram.
 """

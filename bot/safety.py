@@ -41,9 +41,9 @@ class SafetyRules:
         for index in sorted(spans):
             found = spans[index]
             matches, unless = found.get("match", []), found.get("unless", [])
-            if any(not any(_overlap(u, m) for m in matches) for u in unless):
-                continue
-            if not any(not any(_overlap(m, u) for u in unless) for m in matches):
+            context = [u for u in unless if not any(_overlap(u, m) for m in matches)]
+            unexcused = [m for m in matches if not any(_overlap(m, u) for u in unless)]
+            if context or not unexcused:
                 continue
             if index in self._has_requires and "requires" not in found:
                 continue
