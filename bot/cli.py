@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="ids of related entries")
     add.add_argument("--keywords", action="extend", nargs="+", default=[], metavar="WORD",
                      help="words specific to this entry")
+    add.add_argument("--not-covered", dest="not_covered", action="extend", nargs="+",
+                     default=[], metavar="PHRASE",
+                     help="details of the topic the answer does not give (they get the fallback)")
     add.add_argument("--file", type=Path,
                      help="entries file in the knowledge folder (default: the one holding "
                           "most of the section's entries)")
@@ -431,7 +434,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings, stdin: TextIO | None =
         new_text = insert_entry(text, lambda indent: render_entry(
             entry_id=args.entry_id, question=args.question, alternates=args.alternates,
             answer=args.answer, section=args.section, related=args.related,
-            keywords=args.keywords, indent=indent))
+            keywords=args.keywords, not_covered=args.not_covered, indent=indent))
     except UnicodeDecodeError as exc:
         raise CliError(f"{path} is not UTF-8 text") from exc
     except TemplateError as exc:
@@ -528,6 +531,9 @@ def _complete_add_args(args: argparse.Namespace, kb: KnowledgeBase, stdin: TextI
     if not args.keywords:
         args.keywords = [k.strip() for k in ask("Keywords, comma-separated (optional)").split(",")
                          if k.strip()]
+    if not args.not_covered:
+        asked = ask("Details the answer does not give, comma-separated (optional)")
+        args.not_covered = [d.strip() for d in asked.split(",") if d.strip()]
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:

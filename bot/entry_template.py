@@ -35,6 +35,7 @@ TEMPLATE = """\
     section: massage                # one of the ids in sections.yaml
     related: [massage-pressure, massage-oil]   # optional: ids of other entries
     keywords: ["eye area"]          # optional: words specific to this entry only
+    not_covered: ["how many minutes", "eye cream*"]   # optional: details the answer does not give
 """
 
 TEMPLATE_HELP = """\
@@ -86,7 +87,8 @@ def _flow_list(values: Sequence[str], render: Callable[[str], str] = quote) -> s
 
 def render_entry(*, entry_id: str, question: str, alternates: Sequence[str], answer: str,
                  section: str, related: Sequence[str] = (), keywords: Sequence[str] = (),
-                 kind: str | None = None, indent: int = 2) -> str:
+                 not_covered: Sequence[str] = (), kind: str | None = None,
+                 indent: int = 2) -> str:
     """One ``- id: ...`` list item, indented ``indent`` spaces, ending with a newline.
 
     Values are written as given (stripped); whether they make a *valid* entry is
@@ -110,6 +112,8 @@ def render_entry(*, entry_id: str, question: str, alternates: Sequence[str], ans
         lines.append(f"{field}related: {_flow_list([r.strip() for r in related], plain_or_quote)}")
     if keywords:
         lines.append(f"{field}keywords: {_flow_list([k.strip() for k in keywords])}")
+    if not_covered:
+        lines.append(f"{field}not_covered: {_flow_list([d.strip() for d in not_covered])}")
     block = "\n".join(lines) + "\n"
     expected: dict[str, Any] = {
         "id": entry_id.strip(), "question": question.strip(),
@@ -122,6 +126,8 @@ def render_entry(*, entry_id: str, question: str, alternates: Sequence[str], ans
         expected["related"] = [r.strip() for r in related]
     if keywords:
         expected["keywords"] = [k.strip() for k in keywords]
+    if not_covered:
+        expected["not_covered"] = [d.strip() for d in not_covered]
     parsed = yaml.safe_load(block)
     if parsed != [expected]:
         raise TemplateError(f"entry '{entry_id}' cannot be written as YAML that reads back "

@@ -46,7 +46,8 @@ def test_add_appends_the_entry_and_keeps_the_rest_of_the_file(capsys,
     before = target.read_text(encoding="utf-8")
     code, out, err = run(capsys, *add_args(knowledge_copy,
                                            extra=("--related", "gua-sha", "tool-frequency",
-                                                  "--keywords", "fridge", "chilled")))
+                                                  "--keywords", "fridge", "chilled",
+                                                  "--not-covered", "freezer", "how many minutes")))
     assert code == 0, err
     assert "Added entry 'chilled-roller'" in out and "tune.yaml" in out
     after = target.read_text(encoding="utf-8")
@@ -57,6 +58,7 @@ def test_add_appends_the_entry_and_keeps_the_rest_of_the_file(capsys,
     assert entry.answer == ANSWER
     assert entry.related == ("gua-sha", "tool-frequency")
     assert entry.keywords == ("fridge", "chilled")
+    assert entry.not_covered == ("freezer", "how many minutes")
     assert entry.source.startswith(str(target))
 
 
@@ -75,6 +77,7 @@ def test_the_added_entry_is_answered_by_ask(capsys, knowledge_copy: Path) -> Non
     ({"entry_id": "Bad Id!"}, "id must be 1-48 lowercase letters"),
     ({"alternates": (*ALTERNATES[:5], "how often should i use a roller or gua sha")},
      "each phrasing must belong to one entry"),
+    ({"extra": ("--not-covered", "fridge")}, "not_covered 'fridge' occurs in its own phrasing"),
 ])
 def test_a_bad_add_leaves_the_file_byte_identical(capsys, knowledge_copy: Path, change: dict,
                                                   expected: str) -> None:
@@ -153,6 +156,7 @@ def test_interactive_add_asks_for_what_is_missing(capsys, knowledge_copy: Path,
         "massage",  # section
         "gua-sha, tool-frequency",  # related
         "fridge",  # keywords
+        "freezer, how many minutes",  # details not covered
     ]) + "\n"
     monkeypatch.setattr(sys, "stdin", FakeTerminal(typed))
     code, out, err = run(capsys, "add", "--knowledge-dir", str(knowledge_copy),
@@ -163,6 +167,7 @@ def test_interactive_add_asks_for_what_is_missing(capsys, knowledge_copy: Path,
     entry = kb.entries["should-i-keep-my-face-roller-in-the-fridge"]
     assert entry.answer == "A chilled roller feels refreshing.\nIt helps with puffiness."
     assert entry.related == ("gua-sha", "tool-frequency") and entry.keywords == ("fridge",)
+    assert entry.not_covered == ("freezer", "how many minutes")
 
 
 def test_answer_from_stdin(capsys, knowledge_copy: Path, monkeypatch) -> None:
