@@ -339,18 +339,25 @@ class _Collector:
                            own_texts: tuple[str, ...]) -> None:
         """A detail the entry does not cover must be a pattern, and none of the entry's own
         phrasings may ask about it: that phrasing could never be answered."""
+        if not patterns:
+            return
+        valid = []
         for pattern in patterns:
-            if not normalise(pattern.replace("*", "")):
+            if normalise(pattern.replace("*", "")):
+                valid.append(pattern)
+            else:
                 self.error(item.line_of("not_covered"),
                            f"{what}: not_covered item '{pattern}' must be a word or phrase")
-                continue
-            index = PhraseIndex([(pattern, pattern)])
-            clash = next((text for text in own_texts if index.find(words(text))), None)
-            if clash is not None:
-                self.error(item.line_of("not_covered"),
-                           f"{what}: not_covered '{pattern}' occurs in its own phrasing "
-                           f"'{clash}', which could then never be answered; narrow the "
-                           "pattern or reword the phrasing")
+        index = PhraseIndex((pattern, pattern) for pattern in valid)
+        clashes: dict[str, str] = {}
+        for text in own_texts:
+            for pattern in index.find(words(text)):
+                clashes.setdefault(str(pattern), text)
+        for pattern, text in clashes.items():
+            self.error(item.line_of("not_covered"),
+                       f"{what}: not_covered '{pattern}' occurs in its own phrasing "
+                       f"'{text}', which could then never be answered; narrow the "
+                       "pattern or reword the phrasing")
 
     def _claim_phrasings(self, entry_id: str, item: LineDict, question: str,
                          alternates: tuple[str, ...]) -> None:
