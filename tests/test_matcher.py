@@ -217,7 +217,7 @@ def test_small_talk_is_small_talk(matcher: Matcher, kb: KnowledgeBase, text: str
 @pytest.mark.parametrize(("text", "expected"), [
     ("hi", "smalltalk-hello"), ("thanks", "smalltalk-thanks"),
     ("who are you", "smalltalk-about"), ("bye", "smalltalk-bye"),
-    # every word of "nice" (thanks) is here too; the closest whole phrasing decides
+    # the thanks phrasing "nice" shares every word with it too; the closest whole phrasing wins
     ("Bye bye, have a nice day", "smalltalk-bye"),
 ])
 def test_small_talk_goes_to_the_right_reply(matcher: Matcher, text: str, expected: str) -> None:
