@@ -343,7 +343,7 @@ class _Collector:
             return
         valid = []
         for pattern in patterns:
-            if normalise(pattern.replace("*", "")):
+            if _is_pattern(pattern):
                 valid.append(pattern)
             else:
                 self.error(item.line_of("not_covered"),
@@ -442,7 +442,7 @@ class _Collector:
             self.error(line, "'out_of_scope' must be a list of words or phrases")
             return
         for phrase in value:
-            if not isinstance(phrase, str) or not normalise(phrase.replace("*", "")):
+            if not isinstance(phrase, str) or not _is_pattern(phrase):
                 self.error(line, f"out_of_scope item '{phrase}' must be a word or phrase")
             else:
                 self.out_of_scope.append(phrase)
@@ -552,6 +552,11 @@ def _unknown_key(key: Any, allowed: Sequence[str], what: str) -> str:
     guess = get_close_matches(str(key), allowed, n=1)
     hint = f" — did you mean '{guess[0]}'?" if guess else ""
     return f"unknown {what} '{key}'{hint} (allowed: {', '.join(allowed)})"
+
+
+def _is_pattern(text: str) -> bool:
+    """A word or phrase to look for (``*`` ends a prefix), not just punctuation or stars."""
+    return bool(normalise(text.replace("*", "")))
 
 
 def _type_name(value: Any) -> str:

@@ -154,15 +154,16 @@ def group_questions(questions: Iterable[str], stopwords: Collection[str] = (),
 
 def closest_entries(groups: Sequence[QuestionGroup], matcher: Matcher) -> list[QuestionGroup]:
     """Each group with the entry the matcher ranks highest for its representative wording,
-    and the out-of-scope topics it names (a gap the bot is meant to have)."""
+    and the out-of-scope topics or not-covered detail it names (gaps the bot is meant to have)."""
     result = []
     for group in groups:
-        off_topic = tuple(str(p) for p in matcher.out_of_scope.find(words(group.representative)))
+        raw = words(group.representative)
+        off_topic = tuple(str(p) for p in matcher.out_of_scope.find(raw))
         group = replace(group, off_topic=off_topic)
-        ranked = matcher.rank(group.representative)
+        ranked = matcher.rank(group.representative, raw)
         if ranked:
             closest = ranked[0].entry_id
-            detail = matcher.detail_not_covered(words(group.representative), closest)
+            detail = matcher.detail_not_covered(raw, closest)
             group = replace(group, closest_id=closest, closest_score=ranked[0].score,
                             not_covered=detail or "")
         result.append(group)
