@@ -13,6 +13,8 @@ import unicodedata
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
+_SYMBOL_WORDS = {"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")}
+_SYMBOLS = re.compile("[" + re.escape("".join(_SYMBOL_WORDS)) + "]")
 
 
 def fold(text: str) -> str:
@@ -24,8 +26,12 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Split text into plain words; punctuation, emoji and other scripts are dropped."""
-    return _WORD.findall(fold(text).replace("%", " percent "))
+    """Split text into plain words; punctuation, emoji and other scripts are dropped.
+
+    A percent sign or a currency symbol says something ("10%", "under $30"), so it
+    becomes a word instead of vanishing with the rest of the punctuation.
+    """
+    return _WORD.findall(_SYMBOLS.sub(lambda m: _SYMBOL_WORDS[m.group()], fold(text)))
 
 
 def normalise(text: str) -> str:

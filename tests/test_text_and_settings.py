@@ -56,6 +56,8 @@ def test_fold_keeps_double_letters_and_digits() -> None:
     ("is gua-sha ok??? 💆‍♀️✨", ["is", "gua", "sha", "ok"]),
     ("I’m sooo tired of sagging 😭😭", ["im", "soo", "tired", "of", "sagging"]),
     ("vitamin C 15% serum", ["vitamin", "c", "15", "percent", "serum"]),  # a strength question
+    ("best cream under $30", ["best", "cream", "under", "price", "30"]),  # a price question
+    ("£20 or €25?", ["price", "20", "or", "price", "25"]),
     ("", []),
     ("😀 🙏 ❤️", []),
     ("привет, как дела", []),
