@@ -47,6 +47,11 @@ RED_FLAGS = [
     "can i massage over my eczema",
     "is it safe to use retinol while taking antibiotics",
     "one side of my face suddenly drooped",
+    "the left side of my face is drooping and I can't close my eye",
+    "I take 20 mg of something for my blood pressure, can I use retinol?",
+    "what dose of my prescription cream should I use before massage",
+    "I had a facelift two weeks ago and the incisions are still healing, can I massage?",
+    "my face is really painful after the peel",
 ]
 
 
@@ -99,6 +104,14 @@ NOT_RED_FLAGS = [
     "my skin gets tight and flaky every winter, which night cream?",
     "how hard should i press with a gua sha",
     "does vitamin c protect collagen",
+    "how many mg of vitamin C should I take a day for good skin",  # a supplement, not a medicine
+    "collagen powder in my shake, what dose, 10g or 20g?",
+    "does sleeping on my side give me wrinkles on one side of my face",
+    "how does radiofrequency tightening work and is it painful?",  # asking, not hurting
+    "tretinoin vs retinol, which is stronger and do I need a prescription?",
+    "is coconut oil ok for frying or does it burn",
+    "how do i deal with stress at work, feeling totally burned out",
+    "which massage gun is best for back pain",
 ]
 
 
@@ -124,6 +137,28 @@ def test_asking_whether_massage_should_hurt_is_no_red_flag_but_a_lump_still_is(
     lump = matcher.match("I found a painful lump on my jaw, should it hurt when I massage over it?")
     assert lump.rule == "lump"
     assert matcher.match("my cheek hurts after the massage").rule == "pain"
+
+
+def test_taking_a_prescription_is_a_red_flag_but_asking_whether_one_is_needed_is_not(
+        matcher: Matcher) -> None:
+    assert matcher.match("how to get a tretinoin prescription").kind == "fallback"
+    assert matcher.match("can i mix my prescription cream with retinol").rule == "medication"
+    # the excuse covers only its own words: a second, personal mention still counts
+    assert matcher.match("do I need a prescription, or can I keep using my prescription cream "
+                         "with retinol?").rule == "medication"
+
+
+def test_a_supplement_dose_is_not_a_medicine_dose(matcher: Matcher) -> None:
+    assert matcher.match("what dose of collagen powder works best").kind != "safety"
+    assert matcher.match("can I take a higher dose than my doctor said").rule == "dose"
+
+
+def test_lines_from_side_sleeping_are_not_a_droop_but_sudden_weakness_still_is(
+        matcher: Matcher) -> None:
+    assert matcher.match("I sleep on my right side and the right side of my face looks "
+                         "lower, can sleeping position cause this?").kind != "safety"
+    assert matcher.match("side sleeper here, my face suddenly droops and my speech is "
+                         "slurred").rule == "sudden-facial-droop"
 
 
 def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -> None:
