@@ -338,24 +338,33 @@ class Matcher:
         if detail is not None:
             return MatchResult("fallback", None, best.score, (best, *runners[:2]),
                                not_covered=detail)
+        thin = bool(ranked) and self._thin_evidence(best.entry_id, terms)
         confident = best.score >= th.answer and best.score - second >= th.margin
         clear_lead = best.score >= th.suggest and best.score >= th.lead * second
         vague = bool(terms) and terms <= self._vague_terms
-        if ranked and (confident or clear_lead) and not vague:
+        if ranked and (confident or clear_lead) and not vague and not thin:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners)
-        if best.score < th.suggest and not off_topic:
+        if (best.score < th.suggest or thin) and not off_topic:
             # Nothing the guide covers, and no uncovered topic named: a chatty greeting
             # or thank-you ("thank you so much dear, very helpful!") is small talk.
             smalltalk = self._smalltalk_match(raw, terms, strict=False)
             if smalltalk is not None:
                 return smalltalk
-        if best.score >= th.suggest and not off_topic:
+        if best.score >= th.suggest and not off_topic and not thin:
             # "did you mean peptides?" is no help to someone asking about fillers: a
             # question naming an uncovered topic is answered outright or not at all.
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
             return MatchResult("clarify", None, best.score, close)
         return MatchResult("fallback", None, best.score, runners)
+
+    def _thin_evidence(self, entry_id: str, terms: set[str]) -> bool:
+        """One shared word is thin evidence when the question also names things the guide
+        never mentions: "how long do I boil an egg" shares only "how long" with an entry."""
+        credit = self._docs[self._doc_index[entry_id]].credit
+        if sum(1 for t in terms if t in credit) != 1:
+            return False
+        return any(t not in self._idf and t not in self._common_terms for t in terms)
 
     def detail_not_covered(self, raw: Sequence[str], entry_id: str) -> str | None:
         """The first detail of ``entry_id`` that its answer does not give and the question names."""
