@@ -140,6 +140,8 @@ OUT_OF_SCOPE = [
     "best firming cream under $30?",  # a price, spelled only with a currency sign
     "how long do i boil an egg for a runny yolk",  # shares only "how long" with an entry
     "best protein powder for women",  # shares only "protein" with collagen-elastin
+    "what oil is best for giving my partner a back massage",
+    "how much vitamin c should i take when i have a cold",
 ]
 
 

@@ -112,6 +112,8 @@ NOT_RED_FLAGS = [
     "is coconut oil ok for frying or does it burn",
     "how do i deal with stress at work, feeling totally burned out",
     "which massage gun is best for back pain",
+    "my lower back hurts from sitting all day, can massage help with that",
+    "does vitamin c serum fade dark spots and hyperpigmentation",
 ]
 
 
