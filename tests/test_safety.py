@@ -52,6 +52,8 @@ RED_FLAGS = [
     "what dose of my prescription cream should I use before massage",
     "I had a facelift two weeks ago and the incisions are still healing, can I massage?",
     "my face is really painful after the peel",
+    "the spot on my cheek is painful to touch",
+    "cut my cheek shaving this morning, can i still use the roller over it tonight",
 ]
 
 
@@ -114,6 +116,9 @@ NOT_RED_FLAGS = [
     "which massage gun is best for back pain",
     "my lower back hurts from sitting all day, can massage help with that",
     "does vitamin c serum fade dark spots and hyperpigmentation",
+    "Is radiofrequency skin tightening painful? my salon offers it",
+    "dark spots from old acne, what fades them fastest",
+    "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
 ]
 
 
