@@ -540,7 +540,8 @@ class _Collector:
             synonyms=dict(self.synonyms),
             stopwords=frozenset(self.stopwords),
             common_words=frozenset(self.common_words),
-            out_of_scope=tuple(self.out_of_scope),
+            # Each topic counts once, however many times (or files) list it.
+            out_of_scope=tuple(dict.fromkeys(self.out_of_scope)),
             red_flags=tuple(self.red_flags),
             messages=dict(self.messages),
             tips=tuple(self.tips.values()),

@@ -25,6 +25,7 @@ from bot.knowledge import (
     load_knowledge,
     near_duplicate_warnings,
 )
+from bot.matcher import Matcher
 from bot.yaml_source import MAX_FILE_BYTES, Problem
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,16 @@ def test_shipped_knowledge_is_read_from_several_files(kb) -> None:
     sources = {entry.source.rsplit(":", 1)[0] for entry in kb.entries.values()}
     assert len(sources) >= 2
     assert len(kb.files) == len(list(KNOWLEDGE_DIR.glob("*.yaml")))
+
+
+def test_an_out_of_scope_topic_listed_twice_counts_once(kb, knowledge_copy: Path) -> None:
+    """A topic repeated in another file (or the same one) must not weigh double."""
+    (knowledge_copy / "more-topics.yaml").write_text("out_of_scope: [botox, sephora]\n",
+                                                      encoding="utf-8")
+    merged = load_knowledge(knowledge_copy)
+    assert sorted(merged.out_of_scope) == sorted(kb.out_of_scope)
+    question = "bought a retinol at sephora, what does it do for sagging"
+    assert Matcher(merged).match(question) == Matcher(kb).match(question)
 
 
 def test_an_entries_file_split_in_two_loads_the_same_entries(kb, knowledge_copy: Path) -> None:
