@@ -13,15 +13,17 @@ import unicodedata
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
-_SYMBOL_WORDS = {"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")}
-_SYMBOLS = re.compile("[" + re.escape("".join(_SYMBOL_WORDS)) + "]")
+_SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
 def fold(text: str) -> str:
     """Lowercase, strip accents and join contractions so "Don’t" and "dont" compare equal."""
-    # NFKD would turn an acute accent used as an apostrophe ("it´s") into a space.
-    decomposed = unicodedata.normalize("NFKD", text.replace("´", "'"))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if text.isascii():  # most text, and all of the knowledge base: nothing to decompose
+        plain = text.lower()
+    else:
+        # NFKD would turn an acute accent used as an apostrophe ("it´s") into a space.
+        decomposed = unicodedata.normalize("NFKD", text.replace("´", "'"))
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return _STRETCHED.sub(r"\1\1", _APOSTROPHES.sub("", plain))
 
 
@@ -31,7 +33,7 @@ def words(text: str) -> list[str]:
     A percent sign or a currency symbol says something ("10%", "under $30"), so it
     becomes a word instead of vanishing with the rest of the punctuation.
     """
-    return _WORD.findall(_SYMBOLS.sub(lambda m: _SYMBOL_WORDS[m.group()], fold(text)))
+    return _WORD.findall(fold(text).translate(_SYMBOL_WORDS))
 
 
 def normalise(text: str) -> str:
