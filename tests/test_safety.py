@@ -118,6 +118,7 @@ NOT_RED_FLAGS = [
     "does vitamin c serum fade dark spots and hyperpigmentation",
     "Is radiofrequency skin tightening painful? my salon offers it",
     "dark spots from old acne, what fades them fastest",
+    "I cut my sugar intake, will my skin firm up?",
     "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
 ]
 
