@@ -53,6 +53,7 @@ RED_FLAGS = [
     "I had a facelift two weeks ago and the incisions are still healing, can I massage?",
     "my face is really painful after the peel",
     "the spot on my cheek is painful to touch",
+    "the gua sha was painful on my cheekbones and now there are marks",
     "cut my cheek shaving this morning, can i still use the roller over it tonight",
 ]
 
