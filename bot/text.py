@@ -18,7 +18,7 @@ _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽
 
 def fold(text: str) -> str:
     """Lowercase, strip accents and join contractions so "Don’t" and "dont" compare equal."""
-    if text.isascii():  # most text, and all of the knowledge base: nothing to decompose
+    if text.isascii():  # most text: nothing to decompose, and decomposing is the slow part
         plain = text.lower()
     else:
         # NFKD would turn an acute accent used as an apostrophe ("it´s") into a space.
