@@ -108,12 +108,13 @@ def render_entry(*, entry_id: str, question: str, alternates: Sequence[str], ans
     answer = answer.strip()
     lines.append(f"{field}answer: {_literal_block(answer, field + '  ') or quote(answer)}")
     lines.append(f"{field}section: {plain_or_quote(section.strip())}")
-    if related:
-        lines.append(f"{field}related: {_flow_list([r.strip() for r in related], plain_or_quote)}")
-    if keywords:
-        lines.append(f"{field}keywords: {_flow_list([k.strip() for k in keywords])}")
-    if not_covered:
-        lines.append(f"{field}not_covered: {_flow_list([d.strip() for d in not_covered])}")
+    # Optional lists, written only when given; ids need no quotes, free text does.
+    renderers = {"related": plain_or_quote, "keywords": quote, "not_covered": quote}
+    optional = {name: [v.strip() for v in values] for name, values in
+                (("related", related), ("keywords", keywords), ("not_covered", not_covered))
+                if values}
+    lines.extend(f"{field}{name}: {_flow_list(values, renderers[name])}"
+                 for name, values in optional.items())
     block = "\n".join(lines) + "\n"
     expected: dict[str, Any] = {
         "id": entry_id.strip(), "question": question.strip(),
@@ -122,12 +123,7 @@ def render_entry(*, entry_id: str, question: str, alternates: Sequence[str], ans
     }
     if kind and kind != "answer":
         expected["kind"] = kind
-    if related:
-        expected["related"] = [r.strip() for r in related]
-    if keywords:
-        expected["keywords"] = [k.strip() for k in keywords]
-    if not_covered:
-        expected["not_covered"] = [d.strip() for d in not_covered]
+    expected.update(optional)
     parsed = yaml.safe_load(block)
     if parsed != [expected]:
         raise TemplateError(f"entry '{entry_id}' cannot be written as YAML that reads back "
