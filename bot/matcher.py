@@ -334,7 +334,7 @@ class Matcher:
         runners = tuple(ranked[1:4])
         second = ranked[1].score if len(ranked) > 1 else 0.0
         th = self.thresholds
-        detail = self.detail_not_covered(raw, best.entry_id)
+        detail = self.detail_not_covered(raw, best.entry_id) if ranked else None
         if detail is not None:
             return MatchResult("fallback", None, best.score, (best, *runners[:2]),
                                not_covered=detail)
