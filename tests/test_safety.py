@@ -55,6 +55,7 @@ RED_FLAGS = [
     "the spot on my cheek is painful to touch",
     "the gua sha was painful on my cheekbones and now there are marks",
     "cut my cheek shaving this morning, can i still use the roller over it tonight",
+    "After using the gua sha my skin was raw and now it is weeping. What should I do?",
 ]
 
 
@@ -121,6 +122,7 @@ NOT_RED_FLAGS = [
     "dark spots from old acne, what fades them fastest",
     "I cut my sugar intake, will my skin firm up?",
     "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
+    "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # the product's use
 ]
 
 
@@ -177,6 +179,8 @@ def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -
 
 def test_swelling_after_a_new_product_is_a_red_flag_even_in_the_morning(matcher: Matcher) -> None:
     result = matcher.match("my eyelids swelled up the morning after i tried a new peptide serum")
+    assert result.rule == "swelling-after-product"
+    result = matcher.match("woke up with my eyelids all swollen after trying a peptide mask")
     assert result.rule == "swelling-after-product"
 
 
