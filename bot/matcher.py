@@ -37,7 +37,7 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import KnowledgeBase
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
-from bot.text import inflection_bases, normalise, stem, typo_cost, words
+from bot.text import inflection_bases, normalise, question_sentences, stem, typo_cost, words
 
 MAX_WORDS = 80
 MAX_PHRASE = 4
@@ -51,6 +51,8 @@ SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its t
 SMALLTALK_SHARE_LOOSE = 0.6
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
+# A question opening with one of these leans on the sentences before it for its topic.
+REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he"))
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,39 @@ class Matcher:
         smalltalk = self._smalltalk_match(raw, terms)
         if smalltalk is not None:
             return smalltalk
+        result, off_topic = self._decide(raw, terms)
+        if result.kind in ("fallback", "clarify") and not off_topic and not result.not_covered:
+            focused = self._focus_on_question(text, raw)
+            if focused is not None:
+                return focused
+        return result
+
+    def _focus_on_question(self, text: str, raw: Sequence[str]) -> MatchResult | None:
+        """The answer to the question sentences alone, when the rest is scene-setting.
+
+        "I'm a flight attendant and my sleep is all over the place. What's a realistic
+        firming routine?": the story's words dilute the score of a plain question. The
+        question is answered on its own only when it is clear by itself and the story
+        names no uncovered topic or detail (those already sent the whole to the fallback).
+        """
+        asked = question_sentences(text)
+        if asked is None:
+            return None
+        asked_raw = words(asked)
+        if REFERS_BACK.intersection(asked_raw[:3]):
+            return None  # "I swim in chlorinated pools. Is that ageing my skin?"
+        asked_terms = set(self.analyzer.terms(asked, asked_raw))
+        smalltalk = self._smalltalk_match(asked_raw, asked_terms)
+        if smalltalk is not None:
+            return smalltalk  # "My coworker showed me this chat. What can I ask you?"
+        result, _ = self._decide(asked_raw, asked_terms)
+        if result.kind != "answer" or self.detail_not_covered(raw, result.entry_id):
+            return None
+        return result
+
+    def _decide(self, raw: Sequence[str], terms: set[str]) -> tuple[MatchResult, int]:
+        """Rank the entries and turn the ranking into a decision; also how many
+        out-of-scope topics the text names."""
         ranked, off_topic = self._rank(raw, terms)
         best = ranked[0] if ranked else Candidate("", 0.0)
         runners = tuple(ranked[1:4])
@@ -337,26 +372,26 @@ class Matcher:
         detail = self.detail_not_covered(raw, best.entry_id) if ranked else None
         if detail is not None:
             return MatchResult("fallback", None, best.score, (best, *runners[:2]),
-                               not_covered=detail)
+                               not_covered=detail), off_topic
         thin = bool(ranked) and self._thin_evidence(best.entry_id, terms)
         confident = best.score >= th.answer and best.score - second >= th.margin
         clear_lead = best.score >= th.suggest and best.score >= th.lead * second
         vague = bool(terms) and terms <= self._vague_terms
         if ranked and (confident or clear_lead) and not vague and not thin:
             kind = self.kb.entries[best.entry_id].kind
-            return MatchResult(kind, best.entry_id, best.score, runners)
+            return MatchResult(kind, best.entry_id, best.score, runners), off_topic
         if (best.score < th.suggest or thin) and not off_topic:
             # Nothing the guide covers, and no uncovered topic named: a chatty greeting
             # or thank-you ("thank you so much dear, very helpful!") is small talk.
             smalltalk = self._smalltalk_match(raw, terms, strict=False)
             if smalltalk is not None:
-                return smalltalk
+                return smalltalk, off_topic
         if best.score >= th.suggest and not off_topic and not thin:
             # "did you mean peptides?" is no help to someone asking about fillers: a
             # question naming an uncovered topic is answered outright or not at all.
             close = tuple(c for c in ranked[:3] if c.score >= th.suggest)
-            return MatchResult("clarify", None, best.score, close)
-        return MatchResult("fallback", None, best.score, runners)
+            return MatchResult("clarify", None, best.score, close), off_topic
+        return MatchResult("fallback", None, best.score, runners), off_topic
 
     def _thin_evidence(self, entry_id: str, terms: set[str]) -> bool:
         """One shared word is thin evidence when the question also names things the guide

@@ -13,6 +13,7 @@ import unicodedata
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
@@ -129,3 +130,12 @@ def inflection_bases(word: str) -> tuple[str, ...]:
             if len(base) >= 4 and base[-1] == base[-2]:
                 bases.append(base[:-1])  # "stopping" -> "stop"
     return tuple(bases)
+
+
+def question_sentences(text: str) -> str | None:
+    """The sentences of ``text`` that end in a question mark, when there are others too."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    asked = [s for s in sentences if s.rstrip().endswith("?")]
+    if not asked or len(asked) == len(sentences):
+        return None
+    return " ".join(asked)

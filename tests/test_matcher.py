@@ -163,6 +163,23 @@ def test_one_shared_word_is_enough_only_when_the_rest_is_known(matcher: Matcher)
     assert result.kind == "fallback", result
 
 
+def test_a_plain_question_after_a_story_is_answered_on_its_own(matcher: Matcher) -> None:
+    """Scene-setting dilutes a clear question; the question sentence alone decides, unless
+    the story names an uncovered topic or the question leans on the story ("is that...")."""
+    story = ("My husband laughs at me because I stand in the pharmacy aisle reading labels "
+             "for twenty minutes. I'm 44 and my cheeks are starting to drop. ")
+    result = matcher.match(story + "Which actives actually have proof behind them for loose "
+                           "skin, and which are just marketing?")
+    assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
+    result = matcher.match("My coworker showed me this chat on her phone, but I'm not sure "
+                           "how it works. What kind of things can I ask you?")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-help"), result
+    result = matcher.match("I swim in chlorinated pools every day. Is that ageing my skin?")
+    assert result.kind == "fallback", result
+    result = matcher.match("I just had fillers in my cheeks last week. Can I massage my face?")
+    assert result.kind == "fallback", result
+
+
 def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     result = matcher.match("what is hyaluronic acid")
     assert result.entry_id != "collagen-elastin"

@@ -17,7 +17,7 @@ from bot.settings import (
     add_setting_flags,
     load_settings,
 )
-from bot.text import fold, normalise, stem, words
+from bot.text import fold, normalise, question_sentences, stem, words
 from bot.timezones import parse_timezone, zone_name
 
 TOKEN = "123456789:AAE3kTestTokenValue_-x"
@@ -74,6 +74,17 @@ def test_normalise_gives_one_spelling_for_equivalent_questions() -> None:
     assert {normalise(v) for v in variants} == {"why does skin sag"}
     assert normalise("Don’t massage downward") == normalise("dont massage downward")
     assert normalise("😀") == ""
+
+
+@pytest.mark.parametrize(("text", "asked"), [
+    ("I'm 52. What should a firming cream contain? The shop had dozens.",
+     "What should a firming cream contain?"),
+    ("Two questions. Is it safe? Does it work?", "Is it safe? Does it work?"),
+    ("what are peptides?", None),  # only a question: nothing to set aside
+    ("Tell me about peptides.", None),  # no question mark: no question sentence
+])
+def test_question_sentences(text: str, asked: str | None) -> None:
+    assert question_sentences(text) == asked
 
 
 @pytest.mark.parametrize(("word", "stemmed"), [
