@@ -37,7 +37,15 @@ from rapidfuzz.distance import OSA
 from bot.knowledge import KnowledgeBase
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
-from bot.text import inflection_bases, normalise, question_sentences, stem, typo_cost, words
+from bot.text import (
+    inflection_bases,
+    normalise,
+    question_sentences,
+    sentences,
+    stem,
+    typo_cost,
+    words,
+)
 
 MAX_WORDS = 80
 MAX_PHRASE = 4
@@ -68,6 +76,9 @@ class Thresholds:
     # A question whose every term is spread over more than this share of the entries
     # (and over more than two), like "skin" or "face", gets choices, not a guess.
     vague: float = 0.45
+    # A message that opens with a greeting and asks nothing is small talk unless the rest
+    # matches an entry at least this well.
+    greeting_over: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -332,10 +343,20 @@ class Matcher:
         if smalltalk is not None:
             return smalltalk
         result, off_topic = self._decide(raw, terms)
-        if result.kind in ("fallback", "clarify") and not off_topic and not result.not_covered:
+        if off_topic or result.not_covered:
+            return result
+        if result.kind in ("fallback", "clarify"):
             focused = self._focus_on_question(text, raw)
             if focused is not None:
                 return focused
+        split = sentences(text)
+        if result.score < self.thresholds.greeting_over and len(split) > 1 and "?" not in text:
+            # "Good evening! First time I've used one of these bots." asks nothing.
+            opening_raw = words(split[0])
+            greeting = self._smalltalk_match(
+                opening_raw, set(self.analyzer.terms(split[0], opening_raw)))
+            if greeting is not None:
+                return greeting
         return result
 
     def _focus_on_question(self, text: str, raw: Sequence[str]) -> MatchResult | None:

@@ -132,10 +132,15 @@ def inflection_bases(word: str) -> tuple[str, ...]:
     return tuple(bases)
 
 
+def sentences(text: str) -> list[str]:
+    """``text`` split after each ., ! or ? that ends a sentence."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
 def question_sentences(text: str) -> str | None:
     """The sentences of ``text`` that end in a question mark, when there are others too."""
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
-    asked = [s for s in sentences if s.rstrip().endswith("?")]
-    if not asked or len(asked) == len(sentences):
+    split = sentences(text)
+    asked = [s for s in split if s.rstrip().endswith("?")]
+    if not asked or len(asked) == len(split):
         return None
     return " ".join(asked)

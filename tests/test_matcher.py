@@ -269,6 +269,17 @@ def test_a_chatty_thank_you_is_small_talk_but_an_uncovered_question_is_not(
     assert matcher.match("thanks, and how often should i use my jade roller?").kind == "answer"
 
 
+def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
+    """A message that opens with a greeting and asks nothing is small talk; one that goes
+    on to ask something is still a question."""
+    for text in ["Good evening! First time I've ever used one of these bots, so bear with me.",
+                 "Hi there! My friend from yoga class sent me the link to this chat."]:
+        result = matcher.match(text)
+        assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-hello"), result
+    result = matcher.match("Hi! I want to know which ingredients firm sagging skin.")
+    assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
+
+
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
     result = matcher.match("hi! what do peptides even do?")
     assert (result.kind, result.entry_id) == ("answer", "peptides")
