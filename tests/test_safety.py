@@ -122,7 +122,7 @@ NOT_RED_FLAGS = [
     "dark spots from old acne, what fades them fastest",
     "I cut my sugar intake, will my skin firm up?",
     "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
-    "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # the product's use
+    "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # its use
 ]
 
 
