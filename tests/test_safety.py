@@ -123,6 +123,7 @@ NOT_RED_FLAGS = [
     "I cut my sugar intake, will my skin firm up?",
     "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
     "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # its use
+    "my granddaughter is in nursing school and says elastin makes skin snap back, is that so?",
 ]
 
 
