@@ -23,8 +23,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # fits Telegram's 64-byt
 MIN_ALTERNATES = 6
 ENTRY_KINDS = ("answer", "smalltalk")
 TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "common_words", "out_of_scope",
-                  "red_flags",
-                  "messages", "tips")
+                  "passing_topics", "red_flags", "messages", "tips")
 ENTRY_REQUIRED = ("id", "question", "alternates", "answer", "section")
 ENTRY_OPTIONAL = ("related", "keywords", "kind", "not_covered")
 SECTION_KEYS = ("id", "title", "browse")
@@ -111,6 +110,9 @@ class KnowledgeBase:
     stopwords: frozenset[str]
     common_words: frozenset[str]
     out_of_scope: tuple[str, ...]
+    # Also out of scope, but everyday things people mention while setting the scene
+    # (shops, brands, money, travel): the question after the story can still be answered.
+    passing_topics: tuple[str, ...]
     red_flags: tuple[RedFlagRule, ...]
     messages: dict[str, str]
     tips: tuple[Tip, ...]
@@ -173,6 +175,7 @@ class _Collector:
         self.stopwords: set[str] = set()
         self.common_words: set[str] = set()
         self.out_of_scope: list[str] = []
+        self.passing_topics: list[str] = []
         self.red_flags: list[RedFlagRule] = []
         self.messages: dict[str, str] = {}
         self.message_lines: dict[str, str] = {}
@@ -211,7 +214,10 @@ class _Collector:
                                                                self.stopwords),
             "common_words": lambda value, line: self._read_words(value, line, "common_words",
                                                                  self.common_words),
-            "out_of_scope": self._read_out_of_scope,
+            "out_of_scope": lambda value, line: self._read_topics(value, line, "out_of_scope",
+                                                                  self.out_of_scope),
+            "passing_topics": lambda value, line: self._read_topics(value, line, "passing_topics",
+                                                                    self.passing_topics),
             "red_flags": self._read_red_flags,
             "messages": self._read_messages,
             "tips": self._read_tips,
@@ -437,15 +443,15 @@ class _Collector:
             else:
                 target.add(norm)
 
-    def _read_out_of_scope(self, value: Any, line: int) -> None:
+    def _read_topics(self, value: Any, line: int, key: str, target: list[str]) -> None:
         if not isinstance(value, list):
-            self.error(line, "'out_of_scope' must be a list of words or phrases")
+            self.error(line, f"'{key}' must be a list of words or phrases")
             return
         for phrase in value:
             if not isinstance(phrase, str) or not _is_pattern(phrase):
-                self.error(line, f"out_of_scope item '{phrase}' must be a word or phrase")
+                self.error(line, f"{key} item '{phrase}' must be a word or phrase")
             else:
-                self.out_of_scope.append(phrase)
+                target.append(phrase)
 
     def _read_red_flags(self, value: Any, line: int) -> None:
         seen = {rule.id for rule in self.red_flags}
@@ -542,6 +548,7 @@ class _Collector:
             common_words=frozenset(self.common_words),
             # Each topic counts once, however many times (or files) list it.
             out_of_scope=tuple(dict.fromkeys(self.out_of_scope)),
+            passing_topics=tuple(dict.fromkeys(self.passing_topics)),
             red_flags=tuple(self.red_flags),
             messages=dict(self.messages),
             tips=tuple(self.tips.values()),

@@ -60,7 +60,8 @@ SMALLTALK_SHARE_LOOSE = 0.6
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 # A question opening with one of these leans on the sentences before it for its topic.
-REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he"))
+REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he",
+                         "one", "ones"))
 
 
 @dataclass(frozen=True)
@@ -197,11 +198,12 @@ def _uncovered_topics(kb: KnowledgeBase, known: frozenset[str]) -> PhraseIndex:
     """The out-of-scope list, minus any topic an entry's question or keywords name: once a
     maintainer adds "Can I keep my roller in the fridge?", the fridge is covered. (An
     alternate that merely mentions sunscreen does not make sunscreen a covered topic.)"""
-    listed = PhraseIndex(((p, p) for p in kb.out_of_scope), known)
+    topics = (*kb.out_of_scope, *kb.passing_topics)
+    listed = PhraseIndex(((p, p) for p in topics), known)
     covered = {pattern for entry in kb.entries.values() if entry.kind != "smalltalk"
                for text in (entry.question, *entry.keywords)
                for pattern in listed.find(words(text))}
-    return PhraseIndex(((p, p) for p in kb.out_of_scope if p not in covered), known)
+    return PhraseIndex(((p, p) for p in topics if p not in covered), known)
 
 
 def _is_pictographic(text: str) -> bool:
@@ -265,6 +267,7 @@ class Matcher:
         known = self.analyzer.vocabulary | kb.common_words
         self.safety = SafetyRules(kb.red_flags, known)
         self.out_of_scope = _uncovered_topics(kb, known)
+        self._passing_topics = frozenset(kb.passing_topics)
         self.details_not_covered = PhraseIndex(
             (((entry.id, pattern), pattern)
              for entry in kb.entries.values() for pattern in entry.not_covered), known)
@@ -343,14 +346,15 @@ class Matcher:
         if smalltalk is not None:
             return smalltalk
         result, off_topic = self._decide(raw, terms)
-        if off_topic or result.not_covered:
+        if result.not_covered or (off_topic and not self._only_in_passing(raw)):
             return result
         if result.kind in ("fallback", "clarify"):
             focused = self._focus_on_question(text, raw)
             if focused is not None:
                 return focused
         split = sentences(text)
-        if result.score < self.thresholds.greeting_over and len(split) > 1 and "?" not in text:
+        if (not off_topic and result.score < self.thresholds.greeting_over and len(split) > 1
+                and "?" not in text):
             # "Good evening! First time I've used one of these bots." asks nothing.
             opening_raw = words(split[0])
             greeting = self._smalltalk_match(
@@ -365,7 +369,7 @@ class Matcher:
         "I'm a flight attendant and my sleep is all over the place. What's a realistic
         firming routine?": the story's words dilute the score of a plain question. The
         question is answered on its own only when it is clear by itself and the story
-        names no uncovered topic or detail (those already sent the whole to the fallback).
+        names no uncovered topic or detail other than passing ones (a shop, a price).
         """
         asked = question_sentences(text)
         if asked is None:
@@ -377,10 +381,14 @@ class Matcher:
         smalltalk = self._smalltalk_match(asked_raw, asked_terms)
         if smalltalk is not None:
             return smalltalk  # "My coworker showed me this chat. What can I ask you?"
-        result, _ = self._decide(asked_raw, asked_terms)
-        if result.kind != "answer" or self.detail_not_covered(raw, result.entry_id):
+        result, off_topic = self._decide(asked_raw, asked_terms)
+        if result.kind != "answer" or off_topic or self.detail_not_covered(raw, result.entry_id):
             return None
         return result
+
+    def _only_in_passing(self, raw: Sequence[str]) -> bool:
+        """Whether every uncovered topic the text names is a passing one (a shop, a brand)."""
+        return all(topic in self._passing_topics for topic in self.out_of_scope.find(raw))
 
     def _decide(self, raw: Sequence[str], terms: set[str]) -> tuple[MatchResult, int]:
         """Rank the entries and turn the ranking into a decision; also how many

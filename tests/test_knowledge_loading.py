@@ -117,10 +117,11 @@ def test_shipped_knowledge_is_read_from_several_files(kb) -> None:
 
 def test_an_out_of_scope_topic_listed_twice_counts_once(kb, knowledge_copy: Path) -> None:
     """A topic repeated in another file (or the same one) must not weigh double."""
-    (knowledge_copy / "more-topics.yaml").write_text("out_of_scope: [botox, sephora]\n",
-                                                      encoding="utf-8")
+    (knowledge_copy / "more-topics.yaml").write_text(
+        "out_of_scope: [botox, hyaluronic*]\npassing_topics: [sephora]\n", encoding="utf-8")
     merged = load_knowledge(knowledge_copy)
     assert sorted(merged.out_of_scope) == sorted(kb.out_of_scope)
+    assert sorted(merged.passing_topics) == sorted(kb.passing_topics)
     question = "bought a retinol at sephora, what does it do for sagging"
     assert Matcher(merged).match(question) == Matcher(kb).match(question)
 

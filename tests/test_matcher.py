@@ -180,6 +180,19 @@ def test_a_plain_question_after_a_story_is_answered_on_its_own(matcher: Matcher)
     assert result.kind == "fallback", result
 
 
+def test_a_shop_or_price_in_the_story_does_not_hide_the_question(matcher: Matcher) -> None:
+    """Passing topics (shops, brands, money) in the scene-setting leave the question to be
+    answered; named in the question itself, or beside a topic that changes what is asked
+    (fillers), they still get the fallback."""
+    result = matcher.match("My esthetician offered me a 'lymphatic facial' for ninety dollars. "
+                           "I said I'd think about it. What even is lymphatic drainage?")
+    assert (result.kind, result.entry_id) == ("answer", "lymphatic-drainage"), result
+    result = matcher.match("I love my retinol. Which firming cream at Sephora is the cheapest?")
+    assert result.kind == "fallback", result
+    result = matcher.match("I paid 500 dollars for fillers last week. Can I massage my face?")
+    assert result.kind == "fallback", result
+
+
 def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     result = matcher.match("what is hyaluronic acid")
     assert result.entry_id != "collagen-elastin"
