@@ -18,7 +18,12 @@ The pipeline, in order:
    confident, clear winner is answered, unless every word of the question fits
    most entries ("skin"); a plausible but uncertain one gets "did you mean"
    choices; a chatty message that is mostly small talk gets its reply; anything
-   weaker gets the fallback.
+   weaker gets the fallback;
+6. story and question: when scene-setting sentences drown a clear question ("I walked
+   into Sephora and got lost. What should a firming cream contain?"), the question
+   sentences are decided on their own, unless the story names an uncovered topic that
+   is not a passing one; a message that opens with a greeting and asks nothing is a
+   greeting.
 
 Nothing here knows about Telegram.
 """
