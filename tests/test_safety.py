@@ -124,6 +124,7 @@ NOT_RED_FLAGS = [
     "Any downsides to facial massage? I had a bad experience with a peeling mask years ago.",
     "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # its use
     "my granddaughter is in nursing school and says elastin makes skin snap back, is that so?",
+    "I used to get burnt every summer, did that make my skin sag?",  # long ago
 ]
 
 
