@@ -56,6 +56,9 @@ RED_FLAGS = [
     "the gua sha was painful on my cheekbones and now there are marks",
     "cut my cheek shaving this morning, can i still use the roller over it tonight",
     "After using the gua sha my skin was raw and now it is weeping. What should I do?",
+    "my lips puffed right up an hour after a new firming mask, normal?",
+    "there's a yellow crusty patch by my nose that keeps spreading, can I massage around it?",
+    "after a salon peel my face feels raw and hot, can I use my retinol tonight?",
 ]
 
 
