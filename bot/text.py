@@ -140,7 +140,18 @@ def sentences(text: str) -> list[str]:
 def question_sentences(text: str) -> str | None:
     """The sentences of ``text`` that end in a question mark, when there are others too."""
     split = sentences(text)
-    asked = [s for s in split if s.rstrip().endswith("?")]
+    asked = [s for s in split if s.rstrip().endswith("?") or _opens_a_question(s)]
     if not asked or len(asked) == len(split):
         return None
     return " ".join(asked)
+
+
+_QUESTION_OPENERS = frozenset((
+    "what", "whats", "which", "how", "hows", "why", "when", "where", "who", "is", "are", "do",
+    "does", "can", "could", "should", "will", "would", "any", "anything"))
+
+
+def _opens_a_question(sentence: str) -> bool:
+    """A sentence that starts like a question, though typed without a question mark."""
+    first = words(sentence)[:1]
+    return bool(first) and first[0] in _QUESTION_OPENERS

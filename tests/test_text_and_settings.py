@@ -81,7 +81,9 @@ def test_normalise_gives_one_spelling_for_equivalent_questions() -> None:
      "What should a firming cream contain?"),
     ("Two questions. Is it safe? Does it work?", "Is it safe? Does it work?"),
     ("what are peptides?", None),  # only a question: nothing to set aside
-    ("Tell me about peptides.", None),  # no question mark: no question sentence
+    ("Tell me about peptides.", None),  # neither a question mark nor a question's opening
+    ("In Sephora rn, overwhelmed lol. what ingredients firm skin",
+     "what ingredients firm skin"),  # opens like a question
 ])
 def test_question_sentences(text: str, asked: str | None) -> None:
     assert question_sentences(text) == asked
