@@ -206,6 +206,7 @@ def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     ("which gua sha stone is better, jade or rose quartz?", "gua-sha", "jade or"),
     ("what percentage of retinol should I buy", "retinoids", "percent*"),
     ("how many minutes should each gua sha session last", "gua-sha", "how many minutes"),
+    ("does massaging my legs help circulation", "boost-circulation", "legs"),
 ])
 def test_a_detail_the_closest_answer_does_not_give_gets_the_fallback(
         matcher: Matcher, kb: KnowledgeBase, question: str, entry_id: str, detail: str) -> None:
