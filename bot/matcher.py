@@ -357,16 +357,20 @@ class Matcher:
             focused = self._focus_on_question(text, raw)
             if focused is not None:
                 return focused
-        split = sentences(text)
-        if (not off_topic and result.score < self.thresholds.greeting_over and len(split) > 1
-                and "?" not in text):
-            # "Good evening! First time I've used one of these bots." asks nothing.
-            opening_raw = words(split[0])
-            greeting = self._smalltalk_match(
-                opening_raw, set(self.analyzer.terms(split[0], opening_raw)))
+        if not off_topic and result.score < self.thresholds.greeting_over and "?" not in text:
+            greeting = self._opening_greeting(text)
             if greeting is not None:
                 return greeting
         return result
+
+    def _opening_greeting(self, text: str) -> MatchResult | None:
+        """The greeting a message of several sentences opens with ("Good evening! First time
+        I've used one of these bots."), for a message that asks nothing."""
+        split = sentences(text)
+        if len(split) < 2:
+            return None
+        opening_raw = words(split[0])
+        return self._smalltalk_match(opening_raw, set(self.analyzer.terms(split[0], opening_raw)))
 
     def _focus_on_question(self, text: str, raw: Sequence[str]) -> MatchResult | None:
         """The answer to the question sentences alone, when the rest is scene-setting.

@@ -14,6 +14,9 @@ _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_QUESTION_OPENERS = frozenset((
+    "what", "whats", "which", "how", "hows", "why", "when", "where", "who", "is", "are", "do",
+    "does", "can", "could", "should", "will", "would", "any", "anything"))
 _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
@@ -138,17 +141,13 @@ def sentences(text: str) -> list[str]:
 
 
 def question_sentences(text: str) -> str | None:
-    """The sentences of ``text`` that end in a question mark, when there are others too."""
+    """The sentences of ``text`` that ask something (a question mark, or a question's
+    opening word typed without one), when there are other sentences too."""
     split = sentences(text)
     asked = [s for s in split if s.rstrip().endswith("?") or _opens_a_question(s)]
     if not asked or len(asked) == len(split):
         return None
     return " ".join(asked)
-
-
-_QUESTION_OPENERS = frozenset((
-    "what", "whats", "which", "how", "hows", "why", "when", "where", "who", "is", "are", "do",
-    "does", "can", "could", "should", "will", "would", "any", "anything"))
 
 
 def _opens_a_question(sentence: str) -> bool:
