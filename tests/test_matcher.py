@@ -163,34 +163,32 @@ def test_one_shared_word_is_enough_only_when_the_rest_is_known(matcher: Matcher)
     assert result.kind == "fallback", result
 
 
-def test_a_plain_question_after_a_story_is_answered_on_its_own(matcher: Matcher) -> None:
-    """Scene-setting dilutes a clear question; the question sentence alone decides, unless
-    the story names an uncovered topic or the question leans on the story ("is that...")."""
-    story = ("My husband laughs at me because I stand in the pharmacy aisle reading labels "
-             "for twenty minutes. I'm 44 and my cheeks are starting to drop. ")
-    result = matcher.match(story + "Which actives actually have proof behind them for loose "
-                           "skin, and which are just marketing?")
-    assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
-    result = matcher.match("My coworker showed me this chat on her phone, but I'm not sure "
-                           "how it works. What kind of things can I ask you?")
-    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-help"), result
-    result = matcher.match("I swim in chlorinated pools every day. Is that ageing my skin?")
-    assert result.kind == "fallback", result
-    result = matcher.match("I just had fillers in my cheeks last week. Can I massage my face?")
-    assert result.kind == "fallback", result
+# Scene-setting dilutes a clear question, so the question sentence alone decides, unless the
+# question leans on the story ("is that...") or the story names an uncovered topic that is not
+# a passing one (shops, brands, money): those still get the fallback.
+STORIES = [
+    ("My husband laughs at me because I stand in the pharmacy aisle reading labels for twenty "
+     "minutes. I'm 44 and my cheeks are starting to drop. Which actives actually have proof "
+     "behind them for loose skin, and which are just marketing?", "firming-ingredients"),
+    ("My coworker showed me this chat on her phone, but I'm not sure how it works. What kind "
+     "of things can I ask you?", "smalltalk-help"),
+    ("My esthetician offered me a 'lymphatic facial' for ninety dollars. I said I'd think "
+     "about it. What even is lymphatic drainage?", "lymphatic-drainage"),
+    ("I swim in chlorinated pools every day. Is that ageing my skin?", None),
+    ("I just had fillers in my cheeks last week. Can I massage my face?", None),
+    ("I love my retinol. Which firming cream at Sephora is the cheapest?", None),
+    ("I paid 500 dollars for fillers last week. Can I massage my face?", None),
+]
 
 
-def test_a_shop_or_price_in_the_story_does_not_hide_the_question(matcher: Matcher) -> None:
-    """Passing topics (shops, brands, money) in the scene-setting leave the question to be
-    answered; named in the question itself, or beside a topic that changes what is asked
-    (fillers), they still get the fallback."""
-    result = matcher.match("My esthetician offered me a 'lymphatic facial' for ninety dollars. "
-                           "I said I'd think about it. What even is lymphatic drainage?")
-    assert (result.kind, result.entry_id) == ("answer", "lymphatic-drainage"), result
-    result = matcher.match("I love my retinol. Which firming cream at Sephora is the cheapest?")
-    assert result.kind == "fallback", result
-    result = matcher.match("I paid 500 dollars for fillers last week. Can I massage my face?")
-    assert result.kind == "fallback", result
+@pytest.mark.parametrize(("text", "entry_id"), STORIES)
+def test_a_clear_question_after_a_story_is_answered_on_its_own(
+        matcher: Matcher, text: str, entry_id: str | None) -> None:
+    result = matcher.match(text)
+    if entry_id is None:
+        assert result.kind == "fallback", result
+    else:
+        assert result.entry_id == entry_id, result
 
 
 def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
