@@ -59,6 +59,9 @@ RED_FLAGS = [
     "my lips puffed right up an hour after a new firming mask, normal?",
     "there's a yellow crusty patch by my nose that keeps spreading, can I massage around it?",
     "after a salon peel my face feels raw and hot, can I use my retinol tonight?",
+    "a spot on my cheek is red, hot and spreading and now i have a fever",
+    "I fell and have a scrape on my cheek, it is not healed. Can I put my serum on it?",
+    "I had radiation therapy on my neck last year. Can I massage there?",
 ]
 
 
@@ -128,6 +131,8 @@ NOT_RED_FLAGS = [
     "is retin a actually worth it for saggy cheeks or is it just an acne thing",  # its use
     "my granddaughter is in nursing school and says elastin makes skin snap back, is that so?",
     "I used to get burnt every summer, did that make my skin sag?",  # long ago
+    "Must it hurt a little to work, or should it be gentle?",  # asks about pressure
+    "my friend barely grazes her skin when she massages, is that enough?",
 ]
 
 
