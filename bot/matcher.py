@@ -273,9 +273,10 @@ class Matcher:
         self.safety = SafetyRules(kb.red_flags, known)
         self.out_of_scope = _uncovered_topics(kb, known)
         self._passing_topics = frozenset(kb.passing_topics)
-        self.details_not_covered = PhraseIndex(
-            (((entry.id, pattern), pattern)
-             for entry in kb.entries.values() for pattern in entry.not_covered), known)
+        # One index per entry: only the closest entry's details are ever looked up.
+        self._details_not_covered = {
+            entry.id: PhraseIndex(((pattern, pattern) for pattern in entry.not_covered), known)
+            for entry in kb.entries.values() if entry.not_covered}
         self._smalltalk = [(normalise(p), e.id) for e in kb.entries.values()
                            if e.kind == "smalltalk" for p in e.phrasings]
         self._smalltalk_texts = [text for text, _ in self._smalltalk]
@@ -441,8 +442,9 @@ class Matcher:
 
     def detail_not_covered(self, raw: Sequence[str], entry_id: str) -> str | None:
         """The first detail of ``entry_id`` that its answer does not give and the question names."""
-        return next((pattern for found_id, pattern in self.details_not_covered.find(raw)
-                     if found_id == entry_id), None)
+        index = self._details_not_covered.get(entry_id)
+        found = index.find(raw) if index is not None else []
+        return str(found[0]) if found else None
 
     def _coverage(self, terms: set[str], weight: dict[str, float]) -> dict[int, float]:
         """Summed weight of the question's terms per candidate entry.
