@@ -61,7 +61,10 @@ class PhraseIndex:
         targets = {w for w in single_words if len(w.text) >= FUZZY_MIN_LENGTH}
         self._fuzzy_targets = sorted(targets, key=lambda w: (w.text, w.prefix))
         self._tolerant = known_words is not None
-        self._known = frozenset(known_words or ()) | {w.text for w in targets}
+        # Kept as given (not copied): a matcher builds one index per entry over one vocabulary.
+        self._known = (known_words if isinstance(known_words, frozenset)
+                       else frozenset(known_words or ()))
+        self._target_texts = frozenset(w.text for w in targets)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
@@ -87,7 +90,7 @@ class PhraseIndex:
     def _correct_uncached(self, word: str) -> str:
         """Map a misspelled long word onto a pattern word one edit away, never across a
         different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
-        if len(word) < FUZZY_MIN_LENGTH or word in self._known:
+        if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._target_texts:
             return word
         for target in self._fuzzy_targets:
             if target.text[0] != word[0]:
