@@ -352,7 +352,7 @@ class Matcher:
         if smalltalk is not None:
             return smalltalk
         result, off_topic = self._decide(raw, terms)
-        if result.not_covered or (off_topic and not self._only_in_passing(raw)):
+        if result.not_covered or not off_topic <= self._passing_topics:
             return result
         if result.kind in ("fallback", "clarify"):
             focused = self._focus_on_question(text, raw)
@@ -396,13 +396,9 @@ class Matcher:
             return None
         return result
 
-    def _only_in_passing(self, raw: Sequence[str]) -> bool:
-        """Whether every uncovered topic the text names is a passing one (a shop, a brand)."""
-        return all(topic in self._passing_topics for topic in self.out_of_scope.find(raw))
-
-    def _decide(self, raw: Sequence[str], terms: set[str]) -> tuple[MatchResult, int]:
-        """Rank the entries and turn the ranking into a decision; also how many
-        out-of-scope topics the text names."""
+    def _decide(self, raw: Sequence[str], terms: set[str]) -> tuple[MatchResult, frozenset[str]]:
+        """Rank the entries and turn the ranking into a decision; also the out-of-scope
+        topics the text names."""
         ranked, off_topic = self._rank(raw, terms)
         best = ranked[0] if ranked else Candidate("", 0.0)
         runners = tuple(ranked[1:4])
@@ -532,13 +528,15 @@ class Matcher:
         raw = raw_words if raw_words is not None else words(text)
         return self._rank(raw, set(self.analyzer.terms(text, raw)))[0]
 
-    def _rank(self, raw: Sequence[str], terms: set[str]) -> tuple[list[Candidate], int]:
-        """``rank``, plus how many out-of-scope topics the question names."""
-        off_topic = len(self.out_of_scope.find(raw))
+    def _rank(self, raw: Sequence[str],
+              terms: set[str]) -> tuple[list[Candidate], frozenset[str]]:
+        """``rank``, plus the out-of-scope topics the question names."""
+        found = self.out_of_scope.find(raw)
+        off_topic = frozenset(str(topic) for topic in found)
         if not terms:
             return [], off_topic
         weight = self._term_weights(terms)
-        total = sum(weight.values()) + off_topic * self.weights.out_of_scope * self._unknown_weight
+        total = sum(weight.values()) + len(found) * self.weights.out_of_scope * self._unknown_weight
         coverage = self._coverage(terms, weight)
         if not coverage:
             return [], off_topic
