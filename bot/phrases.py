@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
+from bot.text import inflection_bases
+
 FUZZY_MIN_LENGTH = 6  # shorter words are too easily one edit from another real word
 
 
@@ -92,6 +94,8 @@ class PhraseIndex:
         different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
         if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._target_texts:
             return word
+        if any(base in self._known for base in inflection_bases(word)):
+            return word  # "fighting" is "fight", not a typo for "flight*"
         for target in self._fuzzy_targets:
             if target.text[0] != word[0]:
                 continue

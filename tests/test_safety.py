@@ -299,6 +299,12 @@ def test_phrase_index_forgives_one_typo_in_long_words_unless_they_are_real_words
     assert PhraseIndex(patterns).find(["hyaluronc"]) == []  # exact unless told the real words
 
 
+def test_an_inflection_of_a_real_word_is_not_a_typo() -> None:
+    tolerant = PhraseIndex([("travel", "flight*")], known_words={"fight"})
+    assert tolerant.find(["fighting", "gravity"]) == []  # "fight" + "ing", not "flight"
+    assert tolerant.find(["flighst"]) == ["travel"]
+
+
 # -- maintainers extend the rules in knowledge/safety.yaml -----------------------------
 
 
