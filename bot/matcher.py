@@ -385,6 +385,8 @@ class Matcher:
         if asked is None:
             return None
         asked_raw = words(asked)
+        if len(asked_raw) < 2:
+            return None  # "... asked me what a 'snapback protein' is. Help?" asks about the story
         if REFERS_BACK.intersection(asked_raw[:3]):
             return None  # "I swim in chlorinated pools. Is that ageing my skin?"
         asked_terms = set(self.analyzer.terms(asked, asked_raw))

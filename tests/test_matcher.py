@@ -191,6 +191,12 @@ def test_a_clear_question_after_a_story_is_answered_on_its_own(
         assert result.entry_id == entry_id, result
 
 
+def test_a_lone_help_after_a_story_does_not_ask_for_the_help_text(matcher: Matcher) -> None:
+    result = matcher.match("My 14 year old asked me what a 'snapback protein' is after seeing "
+                           "an advert. Help?")
+    assert result.kind != "smalltalk", result
+
+
 def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     result = matcher.match("what is hyaluronic acid")
     assert result.entry_id != "collagen-elastin"
