@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rapidfuzz.distance import OSA
 
-from bot.text import inflection_bases
+from bot.text import fold, inflection_bases
 
 FUZZY_MIN_LENGTH = 6  # shorter words are too easily one edit from another real word
 
@@ -31,9 +31,16 @@ class PatternWord:
         return word.startswith(self.text) if self.prefix else word == self.text
 
 
+# A pattern as filed in an index: its place in the given list, its label, its words.
+_Filed = tuple[int, Hashable, tuple[PatternWord, ...]]
+
+
+@cache
 def compile_pattern(pattern: str) -> tuple[PatternWord, ...]:
+    """The words of a pattern, folded like a question's words ("décolleté" is "decollete");
+    cached, because the same patterns are compiled by validation and by several indexes."""
     parts = []
-    for raw in pattern.lower().split():
+    for raw in fold(pattern).split():
         prefix = raw.endswith("*")
         text = "".join(ch for ch in raw.rstrip("*") if ch.isalnum())
         if text:
@@ -47,16 +54,26 @@ class PhraseIndex:
     def __init__(self, patterns: Iterable[tuple[Hashable, str]],
                  known_words: Iterable[str] | None = None) -> None:
         """``known_words``, when given, turns on typo tolerance: words in it are never typos."""
-        self._exact: dict[str, list[tuple[Hashable, tuple[PatternWord, ...]]]] = {}
-        self._prefix: dict[str, list[tuple[Hashable, tuple[PatternWord, ...]]]] = {}
+        # Phrases are filed by their first word, and those whose first two words are plain
+        # words by both: "how many minutes" is only tried where "how" meets "many", so the
+        # many patterns that open with "how", "my" or "on" cost nothing elsewhere. Each
+        # carries its place in the list, so matches at one position keep the given order.
+        self._exact: dict[str, list[_Filed]] = {}
+        self._pairs: dict[tuple[str, str], list[_Filed]] = {}
+        self._prefix: dict[str, list[_Filed]] = {}
         single_words: set[PatternWord] = set()
-        for label, pattern in patterns:
+        for place, (label, pattern) in enumerate(patterns):
             phrase = compile_pattern(pattern)
             if not phrase:
                 continue
             first = phrase[0]
-            table = self._prefix if first.prefix else self._exact
-            table.setdefault(first.text, []).append((label, phrase))
+            filed = (place, label, phrase)
+            if first.prefix:
+                self._prefix.setdefault(first.text, []).append(filed)
+            elif len(phrase) > 1 and not phrase[1].prefix:
+                self._pairs.setdefault((first.text, phrase[1].text), []).append(filed)
+            else:
+                self._exact.setdefault(first.text, []).append(filed)
             if len(phrase) == 1:
                 single_words.add(first)
         self._prefix_lengths = sorted({len(text) for text in self._prefix})
@@ -78,13 +95,18 @@ class PhraseIndex:
         if self._tolerant:
             words = [self._correct(w) for w in words]
         found = []
+        last = len(words) - 1
         for start, word in enumerate(words):
             candidates = list(self._exact.get(word, ()))
+            if start < last:
+                candidates.extend(self._pairs.get((word, words[start + 1]), ()))
             for end in self._prefix_lengths:
                 if end > len(word):
                     break
                 candidates.extend(self._prefix.get(word[:end], ()))
-            for label, phrase in candidates:
+            if len(candidates) > 1:
+                candidates.sort(key=_place)
+            for _, label, phrase in candidates:
                 if _matches_at(phrase, words, start):
                     found.append((label, start, start + len(phrase)))
         return found
@@ -109,6 +131,10 @@ class PhraseIndex:
                 if OSA.distance(word[:size], target.text, score_cutoff=1) <= 1:
                     return target.text + word[size:]
         return word
+
+
+def _place(filed: _Filed) -> int:
+    return filed[0]
 
 
 def _matches_at(phrase: tuple[PatternWord, ...], words: Sequence[str], start: int) -> bool:

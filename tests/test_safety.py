@@ -299,6 +299,18 @@ def test_phrase_index_forgives_one_typo_in_long_words_unless_they_are_real_words
     assert PhraseIndex(patterns).find(["hyaluronc"]) == []  # exact unless told the real words
 
 
+def test_a_pattern_with_accents_matches_like_the_question_words() -> None:
+    index = PhraseIndex([("chest", "décolleté"), ("man", "a man's routine")])
+    assert index.find(words("Can I use it on my décolleté?")) == ["chest"]
+    assert index.find(words("is a man's routine different")) == ["man"]
+
+
+def test_phrases_sharing_their_first_words_are_found_in_the_given_order() -> None:
+    index = PhraseIndex([("b", "how many minutes"), ("a", "how"), ("c", "how many*")])
+    assert index.find(["how", "many", "minutes"]) == ["b", "a", "c"]
+    assert index.find(["how", "much"]) == ["a"]
+
+
 def test_an_inflection_of_a_real_word_is_not_a_typo() -> None:
     tolerant = PhraseIndex([("travel", "flight*")], known_words={"fight"})
     assert tolerant.find(["fighting", "gravity"]) == []  # "fight" + "ing", not "flight"
