@@ -12,6 +12,7 @@ import unicodedata
 
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
+_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")  # already words: nothing to fold or strip
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUESTION_OPENERS = frozenset((
@@ -37,6 +38,8 @@ def words(text: str) -> list[str]:
     A percent sign or a currency symbol says something ("10%", "under $30"), so it
     becomes a word instead of vanishing with the rest of the punctuation.
     """
+    if _PLAIN.fullmatch(text) and not _STRETCHED.search(text):
+        return text.split()  # most knowledge-base words and patterns; loading reads thousands
     return _WORD.findall(fold(text).translate(_SYMBOL_WORDS))
 
 

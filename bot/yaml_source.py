@@ -7,6 +7,7 @@ them in a Q&A file, and they are how "billion laughs" bombs are built.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,15 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         self.duplicate_keys: list[tuple[int, str]] = []
 
 
+# Where an anchor (&name) or alias (*name) could start: a token opening with & or *.
+# A prefix pattern's star ends its token ("thigh*"), so ordinary files skip the event pass.
+_MAYBE_ALIAS = re.compile(r"(?:^|[\s\[{,:])[&*][^\s,\]}]", re.MULTILINE)
+
+
 def _reject_aliases(text: str) -> None:
     """A separate event pass, because the C composer cannot be hooked per node."""
+    if not _MAYBE_ALIAS.search(text):
+        return
     for event in yaml.parse(text, Loader=_BaseLoader):
         if isinstance(event, yaml.AliasEvent):
             raise yaml.composer.ComposerError(
