@@ -43,6 +43,7 @@ from bot.knowledge import KnowledgeBase
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
 from bot.text import (
+    asks,
     inflection_bases,
     normalise,
     question_sentences,
@@ -369,7 +370,9 @@ class Matcher:
         I've used one of these bots."), for a message that asks nothing."""
         split = sentences(text)
         if len(split) < 2:
-            return None
+            split = text.split(",", 1)  # "thanks, that was really helpful for an old lady like me"
+        if len(split) < 2 or any(asks(rest) for rest in split[1:]):
+            return None  # "hey bot, what's behind saggy skin" asks something
         opening_raw = words(split[0])
         return self._smalltalk_match(opening_raw, set(self.analyzer.terms(split[0], opening_raw)))
 

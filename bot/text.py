@@ -147,13 +147,15 @@ def question_sentences(text: str) -> str | None:
     """The sentences of ``text`` that ask something (a question mark, or a question's
     opening word typed without one), when there are other sentences too."""
     split = sentences(text)
-    asked = [s for s in split if s.rstrip().endswith("?") or _opens_a_question(s)]
+    asked = [s for s in split if asks(s)]
     if not asked or len(asked) == len(split):
         return None
     return " ".join(asked)
 
 
-def _opens_a_question(sentence: str) -> bool:
-    """A sentence that starts like a question, though typed without a question mark."""
+def asks(sentence: str) -> bool:
+    """A sentence that ends in "?" or starts like a question typed without one."""
+    if sentence.rstrip().endswith("?"):
+        return True
     first = words(sentence)[:1]
     return bool(first) and first[0] in _QUESTION_OPENERS

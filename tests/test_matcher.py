@@ -296,6 +296,10 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
         assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-hello"), result
     result = matcher.match("Hi! I want to know which ingredients firm sagging skin.")
     assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
+    result = matcher.match("thanks, that was really helpful for an old lady like me")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
+    result = matcher.match("hey bot, what's actually behind saggy skin, is it just gravity")
+    assert result.kind != "smalltalk", result
 
 
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
