@@ -44,6 +44,7 @@ from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
 from bot.text import (
     asks,
+    asks_indirectly,
     inflection_bases,
     normalise,
     question_sentences,
@@ -85,7 +86,7 @@ class Thresholds:
     vague: float = 0.45
     # A message that opens with a greeting and asks nothing is small talk unless the rest
     # matches an entry at least this well.
-    greeting_over: float = 0.4
+    greeting_over: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,7 @@ class Matcher:
         split = sentences(text)
         if len(split) < 2:
             split = text.split(",", 1)  # "thanks, that was really helpful for an old lady like me"
-        if len(split) < 2 or any(asks(rest) for rest in split[1:]):
+        if len(split) < 2 or any(asks(rest) or asks_indirectly(rest) for rest in split[1:]):
             return None  # "hey bot, what's behind saggy skin" asks something
         opening_raw = words(split[0])
         return self._smalltalk_match(opening_raw, set(self.analyzer.terms(split[0], opening_raw)))

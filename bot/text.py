@@ -18,6 +18,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUESTION_OPENERS = frozenset((
     "what", "whats", "which", "how", "hows", "why", "when", "where", "who", "is", "are", "do",
     "does", "can", "could", "should", "will", "would", "any", "anything"))
+_INDIRECT_QUESTIONS = ("want to know", "like to know", "need to know", "wondering", "wonder if",
+                       "tell me", "explain", "curious")
 _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
@@ -159,3 +161,9 @@ def asks(sentence: str) -> bool:
         return True
     first = words(sentence)[:1]
     return bool(first) and first[0] in _QUESTION_OPENERS
+
+
+def asks_indirectly(sentence: str) -> bool:
+    """A sentence that asks without a question's form: "I would like to know which..."."""
+    plain = f" {normalise(sentence)} "
+    return any(f" {marker} " in plain for marker in _INDIRECT_QUESTIONS)

@@ -300,6 +300,11 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
     result = matcher.match("hey bot, what's actually behind saggy skin, is it just gravity")
     assert result.kind != "smalltalk", result
+    result = matcher.match("Thank you, that explanation of peptides was really helpful.")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
+    result = matcher.match("Good afternoon. I am 74 and would like to know which ingredients in a "
+                           "face cream help skin that has become loose. Thank you kindly.")
+    assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
 
 
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
