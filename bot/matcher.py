@@ -367,15 +367,18 @@ class Matcher:
         return result
 
     def _opening_greeting(self, text: str) -> MatchResult | None:
-        """The greeting a message of several sentences opens with ("Good evening! First time
-        I've used one of these bots."), for a message that asks nothing."""
-        split = sentences(text)
-        if len(split) < 2:
-            split = text.split(",", 1)  # "thanks, that was really helpful for an old lady like me"
-        if len(split) < 2 or any(asks(rest) or asks_indirectly(rest) for rest in split[1:]):
+        """The greeting or thanks in a message of several sentences or clauses ("Good evening!
+        First time I've used one of these bots."; "I've been confused for years, thank you
+        so much"), for a message that asks nothing."""
+        parts = [p for s in sentences(text) for p in s.split(",")]
+        if len(parts) < 2 or any(asks(part) or asks_indirectly(part) for part in parts):
             return None  # "hey bot, what's behind saggy skin" asks something
-        opening_raw = words(split[0])
-        return self._smalltalk_match(opening_raw, set(self.analyzer.terms(split[0], opening_raw)))
+        for part in parts:
+            part_raw = words(part)
+            found = self._smalltalk_match(part_raw, set(self.analyzer.terms(part, part_raw)))
+            if found is not None:
+                return found
+        return None
 
     def _focus_on_question(self, text: str, raw: Sequence[str]) -> MatchResult | None:
         """The answer to the question sentences alone, when the rest is scene-setting.

@@ -300,6 +300,12 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
     result = matcher.match("hey bot, what's actually behind saggy skin, is it just gravity")
     assert result.kind != "smalltalk", result
+    result = matcher.match("I'm 47 and I've been confused about all this for years, thank you "
+                           "so much, that really helped")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
+    result = matcher.match("Please write me a plan what to do every day for more firm skin. "
+                           "I am 48. Bitte simple, danke.")
+    assert result.kind != "smalltalk", result
     result = matcher.match("Thank you, that explanation of peptides was really helpful.")
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
     result = matcher.match("Good afternoon. I am 74 and would like to know which ingredients in a "
