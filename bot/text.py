@@ -18,9 +18,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUESTION_OPENERS = frozenset((
     "what", "whats", "which", "how", "hows", "why", "when", "where", "who", "is", "are", "do",
     "does", "can", "could", "should", "will", "would", "any", "anything"))
-_INDIRECT_QUESTIONS = ("want to know", "like to know", "need to know", "wondering", "wonder if",
-                       "tell me", "explain", "curious", "please", "give me", "write me", "help me",
-                       "show me", "recommend", "suggest")
+_INDIRECT_QUESTIONS = ("want to know", "like to know", "need to know", "wonder", "wondering",
+                       "whether", "tell me", "explain", "curious", "please", "give me", "write me",
+                       "help me", "show me", "recommend", "suggest")
 _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
