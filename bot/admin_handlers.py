@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers import services_of
-from bot.knowledge import KnowledgeError, near_duplicate_warnings
+from bot.knowledge import KnowledgeError, knowledge_warnings
 from bot.reminder_store import ReminderStore
 from bot.services import Services
 from bot.storage import utc_now
@@ -46,7 +46,7 @@ def reload_knowledge(services: Services) -> tuple[bool, str]:
                        "version", len(exc.problems))
         problems = "\n".join(str(p) for p in exc.problems)
         return False, f"Reload rejected; still serving the previous version.\n\n{problems}"
-    warnings = near_duplicate_warnings(kb)
+    warnings = knowledge_warnings(kb)
     logger.info("knowledge reloaded: %d entries, %d warnings", len(kb.entries), len(warnings))
     text = f"Reloaded: {len(kb.entries)} entries, {len(kb.red_flags)} red-flag rules."
     if warnings:

@@ -22,7 +22,7 @@ from bot.evaluation import (
     format_report,
     load_eval_file,
 )
-from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge, near_duplicate_warnings
+from bot.knowledge import KnowledgeBase, KnowledgeError, knowledge_warnings, load_knowledge
 from bot.matcher import Matcher
 from bot.replies import as_plain_text, reply_for
 from bot.settings import Settings, SettingsError, add_setting_flags, load_settings
@@ -283,7 +283,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     if missing:
         raise CliError(f"no such file or folder: {', '.join(str(p) for p in missing)}")
     kb = load_knowledge(paths)
-    warnings = near_duplicate_warnings(kb)
+    warnings = knowledge_warnings(kb)
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"OK: {len(kb.entries)} entries, {len(kb.red_flags)} red-flag rules, "
@@ -454,7 +454,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings, stdin: TextIO | None =
         raise
     entry = new_kb.entries[args.entry_id]
     print(f"Added entry '{entry.id}' at {entry.source}.", file=stdout)
-    for warning in near_duplicate_warnings(new_kb):
+    for warning in knowledge_warnings(new_kb):
         if f"'{entry.id}'" in warning.message:
             print(f"warning: {warning}", file=stdout)
     print(f"Next: add a few test questions for it to {knowledge_dir / 'eval' / 'tune.yaml'} "

@@ -603,3 +603,35 @@ def near_duplicate_warnings(kb: KnowledgeBase, threshold: float = 90.0) -> list[
                                     f"of entry '{b.id}' ({b.source}); the matcher may confuse "
                                     "them"))
     return warnings
+
+
+def topic_clash_warnings(kb: KnowledgeBase) -> list[Problem]:
+    """Out-of-scope topics that an entry's own phrasing names.
+
+    Such a topic counts against every question that names it, so the phrasing matches
+    worse than its entry deserves ("dry skin" out of scope, "can I massage on dry skin?"
+    an alternate). Passing topics are left alone: a phrasing that tells a story may
+    mention them as users do. One warning per entry and topic.
+    """
+    index = PhraseIndex((topic, topic) for topic in kb.out_of_scope)
+    warnings = []
+    for entry in kb.entries.values():
+        if entry.kind == "smalltalk":
+            continue
+        named: dict[str, str] = {}
+        for text in (*entry.phrasings, *entry.keywords):
+            for topic in index.find(words(text)):
+                named.setdefault(str(topic), text)
+        file, _, line = entry.source.rpartition(":")
+        warnings.extend(
+            Problem(file, int(line),
+                    f"entry '{entry.id}': its phrasing '{text}' names the out-of-scope topic "
+                    f"'{topic}', which counts against it; narrow the topic in "
+                    "out_of_scope.yaml or reword the phrasing")
+            for topic, text in named.items())
+    return warnings
+
+
+def knowledge_warnings(kb: KnowledgeBase) -> list[Problem]:
+    """Everything ``validate`` warns about: loadable, but likely to match worse than meant."""
+    return [*near_duplicate_warnings(kb), *topic_clash_warnings(kb)]

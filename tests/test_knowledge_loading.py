@@ -24,6 +24,7 @@ from bot.knowledge import (
     KnowledgeError,
     load_knowledge,
     near_duplicate_warnings,
+    topic_clash_warnings,
 )
 from bot.matcher import Matcher
 from bot.yaml_source import MAX_FILE_BYTES, Problem
@@ -280,6 +281,18 @@ def test_shipped_entries_are_not_reported_as_near_duplicates_of_a_distinct_quest
         encoding="utf-8")
     kb = load_knowledge(knowledge_copy)
     assert not [w for w in near_duplicate_warnings(kb) if "zebra-far" in w.message]
+
+
+def test_an_entry_phrasing_that_names_an_out_of_scope_topic_warns(knowledge_copy: Path) -> None:
+    assert topic_clash_warnings(load_knowledge(knowledge_copy)) == []  # the shipped files
+    (knowledge_copy / "zz-clash.yaml").write_text(
+        "entries:\n" + zebra_entry("zebra-botox", "Can zebras have botox?"), encoding="utf-8")
+
+    warnings = topic_clash_warnings(load_knowledge(knowledge_copy))
+
+    assert len(warnings) == 1, show(warnings)
+    assert Path(warnings[0].file).name == "zz-clash.yaml" and warnings[0].line == 2
+    assert "'botox'" in warnings[0].message and "zebra-botox" in warnings[0].message
 
 
 def test_problems_read_as_file_line_message() -> None:
