@@ -619,16 +619,16 @@ def topic_clash_warnings(kb: KnowledgeBase) -> list[Problem]:
         if entry.kind == "smalltalk":
             continue
         named: dict[str, str] = {}
-        for text in (*entry.phrasings, *entry.keywords):
-            for topic in index.find(words(text)):
-                named.setdefault(str(topic), text)
+        for phrasing in (*entry.phrasings, *entry.keywords):
+            for topic in index.find(words(phrasing)):
+                named.setdefault(str(topic), phrasing)
         file, _, line = entry.source.rpartition(":")
         warnings.extend(
             Problem(file, int(line),
-                    f"entry '{entry.id}': its phrasing '{text}' names the out-of-scope topic "
-                    f"'{topic}', which counts against it; narrow the topic in "
+                    f"entry '{entry.id}': its phrasing '{phrasing}' names the out-of-scope "
+                    f"topic '{topic}', which counts against it; narrow the topic in "
                     "out_of_scope.yaml or reword the phrasing")
-            for topic, text in named.items())
+            for topic, phrasing in named.items())
     return warnings
 
 

@@ -22,8 +22,8 @@ The pipeline, in order:
 6. story and question: when scene-setting sentences drown a clear question ("I walked
    into Sephora and got lost. What should a firming cream contain?"), the question
    sentences are decided on their own, unless the story names an uncovered topic that
-   is not a passing one; a message that opens with a greeting and asks nothing is a
-   greeting.
+   is not a passing one; a message that asks nothing and greets or thanks in one of its
+   sentences or clauses is small talk.
 
 Nothing here knows about Telegram.
 """
@@ -84,8 +84,8 @@ class Thresholds:
     # A question whose every term is spread over more than this share of the entries
     # (and over more than two), like "skin" or "face", gets choices, not a guess.
     vague: float = 0.45
-    # A message that opens with a greeting and asks nothing is small talk unless the rest
-    # matches an entry at least this well.
+    # A message that asks nothing and greets or thanks in one of its sentences or clauses is
+    # small talk unless it matches an entry at least this well.
     greeting_over: float = 0.5
 
 
@@ -361,12 +361,12 @@ class Matcher:
             if focused is not None:
                 return focused
         if not off_topic and result.score < self.thresholds.greeting_over and "?" not in text:
-            greeting = self._opening_greeting(text)
+            greeting = self._greeting_or_thanks(text)
             if greeting is not None:
                 return greeting
         return result
 
-    def _opening_greeting(self, text: str) -> MatchResult | None:
+    def _greeting_or_thanks(self, text: str) -> MatchResult | None:
         """The greeting or thanks in a message of several sentences or clauses ("Good evening!
         First time I've used one of these bots."; "I've been confused for years, thank you
         so much"), for a message that asks nothing."""

@@ -306,8 +306,8 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
     result = matcher.match("Please write me a plan what to do every day for more firm skin. "
                            "I am 48. Bitte simple, danke.")
     assert result.kind != "smalltalk", result
-    result = matcher.match("Good evening. I have a jade roller and a peptide cream. I wonder whether "
-                           "it is worthwhile to use them together.")
+    result = matcher.match("Good evening. I have a jade roller and a peptide cream. I wonder "
+                           "whether it is worthwhile to use them together.")
     assert result.kind != "smalltalk", result
     result = matcher.match("Thank you, that explanation of peptides was really helpful.")
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
