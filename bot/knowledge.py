@@ -605,23 +605,35 @@ def near_duplicate_warnings(kb: KnowledgeBase, threshold: float = 90.0) -> list[
     return warnings
 
 
+def topics_covered(kb: KnowledgeBase, listed: PhraseIndex) -> set[str]:
+    """The listed topics that an entry's question or keywords name: once a maintainer adds
+    "Can I keep my roller in the fridge?", the fridge is covered. (An alternate that merely
+    mentions sunscreen does not make sunscreen a covered topic.)"""
+    return {str(topic) for entry in kb.entries.values() if entry.kind != "smalltalk"
+            for text in (entry.question, *entry.keywords)
+            for topic in listed.find(words(text))}
+
+
 def topic_clash_warnings(kb: KnowledgeBase) -> list[Problem]:
-    """Out-of-scope topics that an entry's own phrasing names.
+    """Out-of-scope topics that an entry's own alternates name.
 
     Such a topic counts against every question that names it, so the phrasing matches
     worse than its entry deserves ("dry skin" out of scope, "can I massage on dry skin?"
-    an alternate). Passing topics are left alone: a phrasing that tells a story may
-    mention them as users do. One warning per entry and topic.
+    an alternate). Topics the knowledge base covers (see ``topics_covered``) and passing
+    topics are left alone: a phrasing that tells a story may mention them as users do.
+    One warning per entry and topic.
     """
-    index = PhraseIndex((topic, topic) for topic in kb.out_of_scope)
+    listed = PhraseIndex((topic, topic) for topic in kb.out_of_scope)
+    covered = topics_covered(kb, listed)
     warnings = []
     for entry in kb.entries.values():
         if entry.kind == "smalltalk":
             continue
         named: dict[str, str] = {}
-        for phrasing in (*entry.phrasings, *entry.keywords):
-            for topic in index.find(words(phrasing)):
-                named.setdefault(str(topic), phrasing)
+        for phrasing in entry.phrasings:
+            for topic in listed.find(words(phrasing)):
+                if topic not in covered:
+                    named.setdefault(str(topic), phrasing)
         file, _, line = entry.source.rpartition(":")
         warnings.extend(
             Problem(file, int(line),

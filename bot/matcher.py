@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, topics_covered
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
 from bot.text import (
@@ -202,14 +202,9 @@ class Analyzer:
 
 
 def _uncovered_topics(kb: KnowledgeBase, known: frozenset[str]) -> PhraseIndex:
-    """The out-of-scope list, minus any topic an entry's question or keywords name: once a
-    maintainer adds "Can I keep my roller in the fridge?", the fridge is covered. (An
-    alternate that merely mentions sunscreen does not make sunscreen a covered topic.)"""
+    """The out-of-scope and passing topics, minus those the knowledge base covers."""
     topics = (*kb.out_of_scope, *kb.passing_topics)
-    listed = PhraseIndex(((p, p) for p in topics), known)
-    covered = {pattern for entry in kb.entries.values() if entry.kind != "smalltalk"
-               for text in (entry.question, *entry.keywords)
-               for pattern in listed.find(words(text))}
+    covered = topics_covered(kb, PhraseIndex(((p, p) for p in topics), known))
     return PhraseIndex(((p, p) for p in topics if p not in covered), known)
 
 

@@ -285,14 +285,21 @@ def test_shipped_entries_are_not_reported_as_near_duplicates_of_a_distinct_quest
 
 def test_an_entry_phrasing_that_names_an_out_of_scope_topic_warns(knowledge_copy: Path) -> None:
     assert topic_clash_warnings(load_knowledge(knowledge_copy)) == []  # the shipped files
+    # The alternates ("zebra-botox alternate one", ...) name botox; the question does not.
     (knowledge_copy / "zz-clash.yaml").write_text(
-        "entries:\n" + zebra_entry("zebra-botox", "Can zebras have botox?"), encoding="utf-8")
+        "entries:\n" + zebra_entry("zebra-botox", "Can zebras dance?"), encoding="utf-8")
 
     warnings = topic_clash_warnings(load_knowledge(knowledge_copy))
 
     assert len(warnings) == 1, show(warnings)
     assert Path(warnings[0].file).name == "zz-clash.yaml" and warnings[0].line == 2
     assert "'botox'" in warnings[0].message and "zebra-botox" in warnings[0].message
+
+
+def test_a_topic_an_entry_question_names_is_covered_not_a_clash(knowledge_copy: Path) -> None:
+    (knowledge_copy / "zz-covered.yaml").write_text(
+        "entries:\n" + zebra_entry("zebra-botox", "Can zebras have botox?"), encoding="utf-8")
+    assert topic_clash_warnings(load_knowledge(knowledge_copy)) == []
 
 
 def test_problems_read_as_file_line_message() -> None:
