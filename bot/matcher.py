@@ -64,6 +64,8 @@ MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary alone
 SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
 SMALLTALK_SHARE_LOOSE = 0.6
+SMALLTALK_OTHER_WORDS = 3  # a request naming this many words small talk never uses is about them
+HELP = "help"  # a request in itself, like a question
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
 # A question opening with one of these leans on the sentences before it for its topic.
@@ -345,21 +347,31 @@ class Matcher:
         if rule is not None:
             return MatchResult("safety", None, 1.0, rule=rule)
         terms = set(self.analyzer.terms(text, raw))
-        smalltalk = self._smalltalk_match(raw, terms)
+        chatty = not self._asks_about_something_else(text, raw, terms)
+        smalltalk = self._smalltalk_match(raw, terms) if chatty else None
         if smalltalk is not None:
             return smalltalk
-        result, off_topic = self._decide(raw, terms)
+        result, off_topic = self._decide(raw, terms, chatty)
         if result.not_covered or not off_topic <= self._passing_topics:
             return result
         if result.kind in ("fallback", "clarify"):
             focused = self._focus_on_question(text, raw)
             if focused is not None:
                 return focused
-        if not off_topic and result.score < self.thresholds.greeting_over and "?" not in text:
+        if (chatty and not off_topic and result.score < self.thresholds.greeting_over
+                and "?" not in text):
             greeting = self._greeting_or_thanks(text)
             if greeting is not None:
                 return greeting
         return result
+
+    def _asks_about_something_else(self, text: str, raw: Sequence[str], terms: set[str]) -> bool:
+        """A request that names several words small talk never uses is about those words,
+        not about the bot: "can you help me write a birthday message", "hello, do you sell
+        gift cards?"."""
+        if len(terms - self._smalltalk_terms) < SMALLTALK_OTHER_WORDS:
+            return False
+        return HELP in raw or any(asks(s) or asks_indirectly(s) for s in sentences(text))
 
     def _greeting_or_thanks(self, text: str) -> MatchResult | None:
         """The greeting or thanks in a message of several sentences or clauses ("Good evening!
@@ -400,9 +412,10 @@ class Matcher:
             return None
         return result
 
-    def _decide(self, raw: Sequence[str], terms: set[str]) -> tuple[MatchResult, frozenset[str]]:
+    def _decide(self, raw: Sequence[str], terms: set[str],
+                chatty: bool = True) -> tuple[MatchResult, frozenset[str]]:
         """Rank the entries and turn the ranking into a decision; also the out-of-scope
-        topics the text names."""
+        topics the text names. Only a ``chatty`` message can turn out to be small talk."""
         ranked, off_topic = self._rank(raw, terms)
         best = ranked[0] if ranked else Candidate("", 0.0)
         runners = tuple(ranked[1:4])
@@ -419,7 +432,7 @@ class Matcher:
         if ranked and (confident or clear_lead) and not vague and not thin:
             kind = self.kb.entries[best.entry_id].kind
             return MatchResult(kind, best.entry_id, best.score, runners), off_topic
-        if (best.score < th.suggest or thin) and not off_topic:
+        if (best.score < th.suggest or thin) and not off_topic and chatty:
             # Nothing the guide covers, and no uncovered topic named: a chatty greeting
             # or thank-you ("thank you so much dear, very helpful!") is small talk.
             smalltalk = self._smalltalk_match(raw, terms, strict=False)

@@ -323,6 +323,25 @@ def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> No
     assert (result.kind, result.entry_id) == ("answer", "tool-frequency")
 
 
+
+@pytest.mark.parametrize("text", [
+    "can you help me write a cover letter for my new job",
+    "help!! my laptop won't start after the update",
+    "hi, do you sell gift cards?",
+])
+def test_a_request_about_something_else_is_not_small_talk(matcher: Matcher, text: str) -> None:
+    """"help" or a greeting opens many requests the guide cannot answer; the help text
+    would pretend to, so they get the fallback."""
+    assert matcher.match(text).kind == "fallback"
+
+
+@pytest.mark.parametrize("text", [
+    "can you help me", "help, I don't know what to type here",
+    "Am I talking to an actual person or a computer program?",
+])
+def test_a_request_about_the_bot_is_still_small_talk(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text).kind == "smalltalk"
+
 # -- did you mean ---------------------------------------------------------------------
 
 
