@@ -194,6 +194,33 @@ def test_swelling_after_a_new_product_is_a_red_flag_even_in_the_morning(matcher:
     assert result.rule == "swelling-after-product"
 
 
+@pytest.mark.parametrize(("figure_of_speech", "symptom"), [
+    ("Shaving every day is such a pain, would a beard hide my jowls?",
+     "such a pain in my jaw after gua sha, is that normal?"),
+    ("I burn super easily, which SPF should I buy?",
+     "my cheeks burn after the retinol, is that normal?"),
+    ("I'm itching to buy my first gua sha, jade or quartz?",
+     "my face is itchy since the new peptide cream"),
+    ("my pregnancy was ten years ago, will cream fade the stretch marks?",
+     "my pregnancy was easy but now I'm breastfeeding, can I use retinol?"),
+    ("By a stroke of luck I found an old jade roller, how do I clean it?",
+     "I think I had a stroke, one side of my face droops"),
+])
+def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
+        matcher: Matcher, figure_of_speech: str, symptom: str) -> None:
+    """The exceptions cover only their own words: the same trigger used for a symptom in
+    the same message still counts."""
+    assert matcher.match(figure_of_speech).kind != "safety", figure_of_speech
+    assert matcher.match(symptom).kind == "safety", symptom
+
+
+def test_a_due_date_and_a_hormone_patch_are_red_flags(matcher: Matcher) -> None:
+    assert matcher.match("baby is due in 3 weeks, can I start gua sha?").rule == (
+        "pregnancy-or-breastfeeding")
+    assert matcher.match("I use a hormone patch, can I add retinol?").rule == "medication"
+    assert matcher.match("does estrogen loss in menopause make skin sag?").kind != "safety"
+
+
 # -- the rules engine on its own ------------------------------------------------------
 
 
