@@ -62,10 +62,12 @@ class PhraseIndex:
         self._pairs: dict[tuple[str, str], list[_Filed]] = {}
         self._prefix: dict[str, list[_Filed]] = {}
         single_words: set[PatternWord] = set()
+        spelled: set[PatternWord] = set()
         for place, (label, pattern) in enumerate(patterns):
             phrase = compile_pattern(pattern)
             if not phrase:
                 continue
+            spelled.update(phrase)
             first = phrase[0]
             filed = (place, label, phrase)
             if first.prefix:
@@ -84,6 +86,11 @@ class PhraseIndex:
         self._known = (known_words if isinstance(known_words, frozenset)
                        else frozenset(known_words or ()))
         self._target_texts = frozenset(w.text for w in targets)
+        # A word some pattern spells out is no typo: "pregnant" in "never pregnant" is not
+        # the misspelling "pregant".
+        self._spelled = frozenset(w.text for w in spelled if not w.prefix)
+        self._spelled_starts = frozenset(w.text for w in spelled if w.prefix)
+        self._spelled_start_lengths = sorted({len(text) for text in self._spelled_starts})
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
@@ -114,7 +121,9 @@ class PhraseIndex:
     def _correct_uncached(self, word: str) -> str:
         """Map a misspelled long word onto a pattern word one edit away, never across a
         different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
-        if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._target_texts:
+        if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._spelled:
+            return word
+        if any(word[:n] in self._spelled_starts for n in self._spelled_start_lengths):
             return word
         if any(base in self._known for base in inflection_bases(word)):
             return word  # "fighting" is "fight", not a typo for "flight*"

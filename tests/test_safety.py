@@ -326,6 +326,13 @@ def test_phrase_index_forgives_one_typo_in_long_words_unless_they_are_real_words
     assert PhraseIndex(patterns).find(["hyaluronc"]) == []  # exact unless told the real words
 
 
+def test_a_word_some_pattern_spells_out_is_not_a_typo_for_another() -> None:
+    index = PhraseIndex([("typo", "pregant"), ("word", "pregnan*"), ("past", "never pregnant")],
+                        known_words=set())
+    assert index.find(["never", "pregnant"]) == ["past", "word"]
+    assert index.find(["pregnat"]) == ["typo"]  # still a typo for the one word it is near
+
+
 def test_a_pattern_with_accents_matches_like_the_question_words() -> None:
     index = PhraseIndex([("chest", "décolleté"), ("man", "a man's routine")])
     assert index.find(words("Can I use it on my décolleté?")) == ["chest"]
