@@ -214,6 +214,22 @@ def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
     assert matcher.match(symptom).kind == "safety", symptom
 
 
+@pytest.mark.parametrize(("ordinary", "red_flag"), [
+    ("can coconut oil give me breakouts?", "hormonal breakouts on my chin lately, can I massage?"),
+    ("how long do I boil an egg", "got a boil on my jaw, will lymph drainage help?"),
+    ("pale af and i burn in 5 min, which spf?",
+     "sunburnt from the weekend and my nose is peeling, ok to use retinol?"),
+    ("my brain hurts from reading ingredient lists, which ones firm?",
+     "I have a pain when I touch my cheek after gua sha"),
+    ("gift idea: gua sha or LED mask? budget is the sore spot lol",
+     "there's a sore spot on my jaw since I used the roller"),
+])
+def test_everyday_wording_is_ordinary_but_the_condition_refers(
+        matcher: Matcher, ordinary: str, red_flag: str) -> None:
+    assert matcher.match(ordinary).kind != "safety", ordinary
+    assert matcher.match(red_flag).kind == "safety", red_flag
+
+
 def test_a_due_date_and_a_hormone_patch_are_red_flags(matcher: Matcher) -> None:
     assert matcher.match("baby is due in 3 weeks, can I start gua sha?").rule == (
         "pregnancy-or-breastfeeding")
