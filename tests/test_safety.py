@@ -230,6 +230,21 @@ def test_everyday_wording_is_ordinary_but_the_condition_refers(
     assert matcher.match(red_flag).kind == "safety", red_flag
 
 
+@pytest.mark.parametrize("question", [
+    "we're expecting our second in May, can I keep my retinol?",
+    "still feeding the baby at night, is gua sha fine?",
+    "I pump milk twice a day, can I use a peptide serum?",
+    "a freckle on my cheek got bigger and darker, can I roll over it?",
+    "there's a little ball like a pea under my jaw when I massage",
+    "my eyelid started drooping out of nowhere this morning",
+    "got a nosebleed while doing lymphatic drainage",
+    "I'm on heparin injections, is face massage ok?",
+    "my face swelled up like a balloon after the facial",
+])
+def test_red_flags_in_everyday_words_refer(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).kind == "safety", question
+
+
 def test_a_due_date_and_a_hormone_patch_are_red_flags(matcher: Matcher) -> None:
     assert matcher.match("baby is due in 3 weeks, can I start gua sha?").rule == (
         "pregnancy-or-breastfeeding")
