@@ -240,6 +240,10 @@ def test_everyday_wording_is_ordinary_but_the_condition_refers(
     "got a nosebleed while doing lymphatic drainage",
     "I'm on heparin injections, is face massage ok?",
     "my face swelled up like a balloon after the facial",
+    # a figure of speech elsewhere in the message excuses nothing
+    "it doesn't hurt, but my cheek is tender since the gua sha",
+    "I cut back on products and now a cut on my chin is oozing",
+    "I have hay fever and my face is itchy since the new cream",
 ])
 def test_red_flags_in_everyday_words_refer(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).kind == "safety", question
