@@ -64,6 +64,7 @@ MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary alone
 SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
 SMALLTALK_SHARE_LOOSE = 0.6
+GREETING_CLAUSE_WORDS = 3  # a longer clause greets or thanks only in small talk's own words
 SMALLTALK_OTHER_WORDS = 3  # a request naming this many words small talk never uses is about them
 HELP = "help"  # a request in itself, like a question
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
@@ -382,7 +383,10 @@ class Matcher:
             return None  # "hey bot, what's behind saggy skin" asks something
         for part in parts:
             part_raw = words(part)
-            found = self._smalltalk_match(part_raw, set(self.analyzer.terms(part, part_raw)))
+            part_terms = set(self.analyzer.terms(part, part_raw))
+            if len(part_raw) > GREETING_CLAUSE_WORDS and not part_terms <= self._smalltalk_terms:
+                continue  # "3 days later they're still there" is no goodbye
+            found = self._smalltalk_match(part_raw, part_terms)
             if found is not None:
                 return found
         return None

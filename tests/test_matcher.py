@@ -316,6 +316,14 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
     assert (result.kind, result.entry_id) == ("answer", "firming-ingredients"), result
 
 
+def test_a_word_of_small_talk_inside_a_longer_clause_is_not_small_talk(matcher: Matcher) -> None:
+    """"later" is a goodbye on its own, not in "3 days later they're still there"."""
+    result = matcher.match("I tried the roller on my cheeks. 3 days later they're still there.")
+    assert result.kind != "smalltalk", result
+    result = matcher.match("your last answer was spot on, thanks a ton")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
+
+
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
     result = matcher.match("hi! what do peptides even do?")
     assert (result.kind, result.entry_id) == ("answer", "peptides")
