@@ -64,7 +64,7 @@ MAX_TYPO_COST_LONG = 1.5  # words of 8+ letters
 SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary alone
 SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
 SMALLTALK_SHARE_LOOSE = 0.6
-GREETING_CLAUSE_WORDS = 3  # a longer clause greets or thanks only in small talk's own words
+GREETING_CLAUSE_SIMILARITY = 60  # (0-100) a clause this close to a phrasing greets or thanks
 SMALLTALK_OTHER_WORDS = 3  # a request naming this many words small talk never uses is about them
 HELP = "help"  # a request in itself, like a question
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
@@ -383,13 +383,17 @@ class Matcher:
             return None  # "hey bot, what's behind saggy skin" asks something
         for part in parts:
             part_raw = words(part)
-            part_terms = set(self.analyzer.terms(part, part_raw))
-            if len(part_raw) > GREETING_CLAUSE_WORDS and not part_terms <= self._smalltalk_terms:
-                continue  # "3 days later they're still there" is no goodbye
-            found = self._smalltalk_match(part_raw, part_terms)
-            if found is not None:
+            found = self._smalltalk_match(part_raw, set(self.analyzer.terms(part, part_raw)))
+            if found is not None and self._says_small_talk(part_raw, found.entry_id):
                 return found
         return None
+
+    def _says_small_talk(self, raw: Sequence[str], entry_id: str) -> bool:
+        """Whether a clause as a whole reads like one of the small-talk entry's phrasings:
+        "thank you so much" does, "3 days later they're still there" (sharing "later") not."""
+        clause = " ".join(raw)
+        return any(fuzz.ratio(clause, text) >= GREETING_CLAUSE_SIMILARITY
+                   for text, found_id in self._smalltalk if found_id == entry_id)
 
     def _focus_on_question(self, text: str, raw: Sequence[str]) -> MatchResult | None:
         """The answer to the question sentences alone, when the rest is scene-setting.

@@ -318,7 +318,8 @@ def test_a_greeting_followed_by_chat_is_a_greeting(matcher: Matcher) -> None:
 
 def test_a_word_of_small_talk_inside_a_longer_clause_is_not_small_talk(matcher: Matcher) -> None:
     """"later" is a goodbye on its own, not in "3 days later they're still there"."""
-    result = matcher.match("I tried the roller on my cheeks. 3 days later they're still there.")
+    result = matcher.match("went at the gua sha a bit hard and now there are marks across my "
+                           "cheek. 3 days later they're still there.")
     assert result.kind != "smalltalk", result
     result = matcher.match("your last answer was spot on, thanks a ton")
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
