@@ -89,8 +89,6 @@ class PhraseIndex:
         # A word some pattern spells out is no typo: "pregnant" in "never pregnant" is not
         # the misspelling "pregant".
         self._spelled = frozenset(w.text for w in spelled if not w.prefix)
-        self._spelled_starts = frozenset(w.text for w in spelled if w.prefix)
-        self._spelled_start_lengths = sorted({len(text) for text in self._spelled_starts})
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
@@ -122,8 +120,6 @@ class PhraseIndex:
         """Map a misspelled long word onto a pattern word one edit away, never across a
         different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
         if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._spelled:
-            return word
-        if any(word[:n] in self._spelled_starts for n in self._spelled_start_lengths):
             return word
         if any(base in self._known for base in inflection_bases(word)):
             return word  # "fighting" is "fight", not a typo for "flight*"

@@ -188,7 +188,7 @@ def test_swelling_in_the_morning_is_puffiness_not_a_red_flag(matcher: Matcher) -
 
 
 def test_swelling_after_a_new_product_is_a_red_flag_even_in_the_morning(matcher: Matcher) -> None:
-    result = matcher.match("my eyelids swelled up the morning after i tried a new peptide serum")
+    result = matcher.match("my eyelids puffed right up the morning after i tried a new serum")
     assert result.rule == "swelling-after-product"
     result = matcher.match("woke up with my eyelids all swollen after trying a peptide mask")
     assert result.rule == "swelling-after-product"
