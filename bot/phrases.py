@@ -85,7 +85,6 @@ class PhraseIndex:
         # Kept as given (not copied): a matcher builds one index per entry over one vocabulary.
         self._known = (known_words if isinstance(known_words, frozenset)
                        else frozenset(known_words or ()))
-        self._target_texts = frozenset(w.text for w in targets)
         # A word some pattern spells out is no typo: "pregnant" in "never pregnant" is not
         # the misspelling "pregant".
         self._spelled = frozenset(w.text for w in spelled if not w.prefix)
