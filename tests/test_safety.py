@@ -223,6 +223,7 @@ def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
      "I have a pain when I touch my cheek after gua sha"),
     ("gift idea: gua sha or LED mask? budget is the sore spot lol",
      "there's a sore spot on my jaw since I used the roller"),
+    ("can I massage without oil? it stains my pillow", "I'm on statins, is gua sha ok?"),
 ])
 def test_everyday_wording_is_ordinary_but_the_condition_refers(
         matcher: Matcher, ordinary: str, red_flag: str) -> None:
@@ -244,6 +245,9 @@ def test_everyday_wording_is_ordinary_but_the_condition_refers(
     "it doesn't hurt, but my cheek is tender since the gua sha",
     "I cut back on products and now a cut on my chin is oozing",
     "I have hay fever and my face is itchy since the new cream",
+    "started a new vitamin c serum last week, it kinda stings when I put it on",
+    "the skin under my jaw has been swollen and warm for days, I thought it was puffiness",
+    "I take statins, can I use retinol?",
 ])
 def test_red_flags_in_everyday_words_refer(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).kind == "safety", question
