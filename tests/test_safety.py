@@ -241,6 +241,9 @@ def test_everyday_wording_is_ordinary_but_the_condition_refers(
     "got a nosebleed while doing lymphatic drainage",
     "I'm on heparin injections, is face massage ok?",
     "my face swelled up like a balloon after the facial",
+    "my midwife said to ask you: I'm 30 weeks, is retinol ok?",
+    "a freckle on my neck went from flat to raised",
+    "my throat feels tight and it's hard to swallow since the new mask",
     # a figure of speech elsewhere in the message excuses nothing
     "it doesn't hurt, but my cheek is tender since the gua sha",
     "I cut back on products and now a cut on my chin is oozing",
