@@ -644,6 +644,23 @@ def topic_clash_warnings(kb: KnowledgeBase) -> list[Problem]:
     return warnings
 
 
+def repeated_phrase_warnings(kb: KnowledgeBase) -> list[Problem]:
+    """A phrase listed twice in one red flag's list: harmless to matching, but a sign that a
+    long list is being edited in two places."""
+    warnings = []
+    for rule in kb.red_flags:
+        file, _, line = rule.source.rpartition(":")
+        for part in ("patterns", "requires", "unless"):
+            seen: set[str] = set()
+            for phrase in getattr(rule, part):
+                if phrase in seen:
+                    warnings.append(Problem(file, int(line), f"red flag '{rule.id}': '{phrase}' "
+                                                             f"is listed twice in its {part}"))
+                seen.add(phrase)
+    return warnings
+
+
 def knowledge_warnings(kb: KnowledgeBase) -> list[Problem]:
     """Everything ``validate`` warns about: loadable, but likely to match worse than meant."""
-    return [*near_duplicate_warnings(kb), *topic_clash_warnings(kb)]
+    return [*near_duplicate_warnings(kb), *topic_clash_warnings(kb),
+            *repeated_phrase_warnings(kb)]

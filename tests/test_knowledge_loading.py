@@ -24,6 +24,7 @@ from bot.knowledge import (
     KnowledgeError,
     load_knowledge,
     near_duplicate_warnings,
+    repeated_phrase_warnings,
     topic_clash_warnings,
 )
 from bot.matcher import Matcher
@@ -300,6 +301,19 @@ def test_a_topic_an_entry_question_names_is_covered_not_a_clash(knowledge_copy: 
     (knowledge_copy / "zz-covered.yaml").write_text(
         "entries:\n" + zebra_entry("zebra-botox", "Can zebras have botox?"), encoding="utf-8")
     assert topic_clash_warnings(load_knowledge(knowledge_copy)) == []
+
+
+def test_a_phrase_listed_twice_in_a_red_flag_warns(knowledge_copy: Path) -> None:
+    assert repeated_phrase_warnings(load_knowledge(knowledge_copy)) == []  # the shipped files
+    (knowledge_copy / "zz-flags.yaml").write_text(
+        "red_flags:\n  - id: zebra-rash\n    patterns: [zebra rash, striped rash, zebra rash]\n",
+        encoding="utf-8")
+
+    warnings = repeated_phrase_warnings(load_knowledge(knowledge_copy))
+
+    assert len(warnings) == 1, show(warnings)
+    assert Path(warnings[0].file).name == "zz-flags.yaml" and warnings[0].line == 2
+    assert "'zebra rash'" in warnings[0].message and "patterns" in warnings[0].message
 
 
 def test_problems_read_as_file_line_message() -> None:
