@@ -224,6 +224,10 @@ def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
     ("gift idea: gua sha or LED mask? budget is the sore spot lol",
      "there's a sore spot on my jaw since I used the roller"),
     ("can I massage without oil? it stains my pillow", "I'm on statins, is gua sha ok?"),
+    ("my pregnancy was 11 years ago, can a cream fade old stretch marks?",
+     "my pregnancy was 12 weeks yesterday, is retinol ok?"),
+    ("my dad had a stroke last year so we all eat well now, does water plump skin?",
+     "my dad had a stroke, can he use a face roller?"),
 ])
 def test_everyday_wording_is_ordinary_but_the_condition_refers(
         matcher: Matcher, ordinary: str, red_flag: str) -> None:
@@ -251,6 +255,11 @@ def test_everyday_wording_is_ordinary_but_the_condition_refers(
     "started a new vitamin c serum last week, it kinda stings when I put it on",
     "the skin under my jaw has been swollen and warm for days, I thought it was puffiness",
     "I take statins, can I use retinol?",
+    # the past-tense exceptions do not cover a pregnancy or a stroke that is news
+    "I just found out I was pregnant, can I keep using retinol?",
+    "my pregnancy was confirmed today, is gua sha ok?",
+    "my mum had a stroke, can she use gua sha?",
+    "I had a stroke 2 weeks ago, can I massage my face?",
 ])
 def test_red_flags_in_everyday_words_refer(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).kind == "safety", question
