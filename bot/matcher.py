@@ -45,8 +45,7 @@ from bot.knowledge import KnowledgeBase, topics_covered
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
 from bot.text import (
-    asks,
-    asks_indirectly,
+    asks_at_all,
     inflection_bases,
     normalise,
     question_sentences,
@@ -374,14 +373,14 @@ class Matcher:
         gift cards?"."""
         if len(terms - self._smalltalk_terms) < SMALLTALK_OTHER_WORDS:
             return False
-        return HELP in raw or any(asks(s) or asks_indirectly(s) for s in sentences(text))
+        return HELP in raw or any(asks_at_all(s) for s in sentences(text))
 
     def _greeting_or_thanks(self, text: str) -> MatchResult | None:
         """The greeting or thanks in a message of several sentences or clauses ("Good evening!
         First time I've used one of these bots."; "I've been confused for years, thank you
         so much"), for a message that asks nothing."""
         parts = [p for s in sentences(text) for p in s.split(",")]
-        if len(parts) < 2 or any(asks(part) or asks_indirectly(part) for part in parts):
+        if len(parts) < 2 or any(asks_at_all(part) for part in parts):
             return None  # "hey bot, what's behind saggy skin" asks something
         for part in parts:
             part_raw = words(part)

@@ -168,3 +168,8 @@ def asks_indirectly(sentence: str) -> bool:
     """A sentence that asks without a question's form: "I would like to know which..."."""
     plain = f" {normalise(sentence)} "
     return any(f" {marker} " in plain for marker in _INDIRECT_QUESTIONS)
+
+
+def asks_at_all(sentence: str) -> bool:
+    """A sentence that asks, as a question or as a request ("please write me a plan")."""
+    return asks(sentence) or asks_indirectly(sentence)
