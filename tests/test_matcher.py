@@ -332,7 +332,6 @@ def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> No
     assert (result.kind, result.entry_id) == ("answer", "tool-frequency")
 
 
-
 @pytest.mark.parametrize("text", [
     "can you help me write a cover letter for my new job",
     "help!! my laptop won't start after the update",
