@@ -142,6 +142,9 @@ OUT_OF_SCOPE = [
     "best protein powder for women",  # shares only "protein" with collagen-elastin
     "what oil is best for giving my partner a back massage",
     "how much vitamin c should i take when i have a cold",
+    "how to get a tan without sun",  # "tan" alone is the guide's sun damage
+    "can you book me a facial",
+    "what's the best age to get married",
 ]
 
 
@@ -211,6 +214,9 @@ def test_hyaluronic_acid_is_not_mistaken_for_collagen(matcher: Matcher) -> None:
     ("what percentage of retinol should I buy", "retinoids", "percent*"),
     ("how many minutes should each gua sha session last", "gua-sha", "how many minutes"),
     ("does massaging my legs help circulation", "boost-circulation", "legs"),
+    # the guide names lasers only as an alternative to surgery: not their safety or wrinkles
+    ("are lasers safe for your face", "surgery-alternatives", "safe"),
+    ("does laser work on wrinkles", "surgery-alternatives", "wrinkle*"),
 ])
 def test_a_detail_the_closest_answer_does_not_give_gets_the_fallback(
         matcher: Matcher, kb: KnowledgeBase, question: str, entry_id: str, detail: str) -> None:
@@ -230,7 +236,8 @@ def test_the_same_topic_without_the_detail_is_answered(matcher: Matcher) -> None
                                ("how often does a dermatologist say to use a gua sha?",
                                 "tool-frequency"),
                                ("will managing my stress help my skin stay firm",
-                                "sun-lifestyle")]:
+                                "sun-lifestyle"),
+                               ("can laser help with sagging", "surgery-alternatives")]:
         result = matcher.match(question)
         assert (result.kind, result.entry_id, result.not_covered) == ("answer", entry_id, None)
 

@@ -228,6 +228,7 @@ def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
      "my pregnancy was 12 weeks yesterday, is retinol ok?"),
     ("my dad had a stroke last year so we all eat well now, does water plump skin?",
      "my dad had a stroke, can he use a face roller?"),
+    ("best lipstick that doesn't bleed into lines", "my lips bleed after using the lip plumper"),
 ])
 def test_everyday_wording_is_ordinary_but_the_condition_refers(
         matcher: Matcher, ordinary: str, red_flag: str) -> None:
