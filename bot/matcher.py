@@ -66,7 +66,8 @@ SMALLTALK_WORDS = 10  # longest message that can be small talk on its vocabulary
 SMALLTALK_WORDS_LOOSE = 20  # ... and when no entry fits, if this share of its terms is small talk
 SMALLTALK_SHARE_LOOSE = 0.6
 GREETING_CLAUSE_SIMILARITY = 60  # (0-100) a clause this close to a phrasing greets or thanks
-SMALLTALK_OTHER_WORDS = 3  # a request naming this many words small talk never uses is about them
+SMALLTALK_OTHER_WORDS = 3  # a question naming this many words small talk never uses is about them
+HELP_OTHER_WORDS = 2  # "help me write a cover letter": a plea for help needs fewer
 HELP = "help"  # a request in itself, like a question
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
@@ -371,9 +372,10 @@ class Matcher:
         """A request that names several words small talk never uses is about those words,
         not about the bot: "can you help me write a birthday message", "hello, do you sell
         gift cards?"."""
-        if len(terms - self._smalltalk_terms) < SMALLTALK_OTHER_WORDS:
-            return False
-        return HELP in raw or any(asks_at_all(s) for s in sentences(text))
+        others = len(terms - self._smalltalk_terms)
+        if HELP in raw and others >= HELP_OTHER_WORDS:
+            return True
+        return others >= SMALLTALK_OTHER_WORDS and any(asks_at_all(s) for s in sentences(text))
 
     def _greeting_or_thanks(self, text: str) -> MatchResult | None:
         """The greeting or thanks in a message of several sentences or clauses ("Good evening!
