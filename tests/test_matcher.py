@@ -281,9 +281,23 @@ def test_small_talk_is_small_talk(matcher: Matcher, kb: KnowledgeBase, text: str
     ("who are you", "smalltalk-about"), ("bye", "smalltalk-bye"),
     # the thanks phrasing "nice" shares every word with it too; the closest whole phrasing wins
     ("Bye bye, have a nice day", "smalltalk-bye"),
+    ("how do i unsubscribe", "smalltalk-reminders"), ("stop the reminders pls", "smalltalk-reminders"),
+    ("do you store my messages", "smalltalk-privacy"), ("how do i delete my data", "smalltalk-privacy"),
+    ("what's your name", "smalltalk-about"),
 ])
 def test_small_talk_goes_to_the_right_reply(matcher: Matcher, text: str, expected: str) -> None:
     assert matcher.match(text).entry_id == expected
+
+
+@pytest.mark.parametrize(("text", "entry_id"), [
+    ("daily?", "tool-frequency"), ("every evening?", "tool-frequency"),
+    ("how often do i use it", "tool-frequency"), ("massage", "massage-benefits"),
+    ("does massage help", "massage-benefits"),
+])
+def test_a_topic_word_is_never_small_talk(matcher: Matcher, text: str, entry_id: str) -> None:
+    """Every word of a small-talk phrasing counts as small talk, so one topic word there
+    ("remind me every day": "daily" is the frequency topic) would turn these into chat."""
+    assert (matcher.match(text).kind, matcher.match(text).entry_id) == ("answer", entry_id)
 
 
 def test_a_chatty_thank_you_is_small_talk_but_an_uncovered_question_is_not(
