@@ -281,8 +281,10 @@ def test_small_talk_is_small_talk(matcher: Matcher, kb: KnowledgeBase, text: str
     ("who are you", "smalltalk-about"), ("bye", "smalltalk-bye"),
     # the thanks phrasing "nice" shares every word with it too; the closest whole phrasing wins
     ("Bye bye, have a nice day", "smalltalk-bye"),
-    ("how do i unsubscribe", "smalltalk-reminders"), ("stop the reminders pls", "smalltalk-reminders"),
-    ("do you store my messages", "smalltalk-privacy"), ("how do i delete my data", "smalltalk-privacy"),
+    ("how do i unsubscribe", "smalltalk-reminders"),
+    ("stop the reminders pls", "smalltalk-reminders"),
+    ("do you store my messages", "smalltalk-privacy"),
+    ("how do i delete my data", "smalltalk-privacy"),
     ("what's your name", "smalltalk-about"),
 ])
 def test_small_talk_goes_to_the_right_reply(matcher: Matcher, text: str, expected: str) -> None:
