@@ -305,6 +305,7 @@ class Matcher:
         self._common_weight = self.weights.common_word * self._unknown_weight
         self._common_terms = frozenset(stem(w) for w in kb.common_words) - set(self._idf)
         self._smalltalk_allowed = self._smalltalk_terms | self._common_terms
+        self._keyword_terms = frozenset(t for doc in self._docs for k in doc.keywords for t in k)
         for doc in self._docs:
             self._derive_statistics(doc)
         # How many entries each term belongs to (partly, by credit); a term in most of them
@@ -352,7 +353,7 @@ class Matcher:
         terms = set(self.analyzer.terms(text, raw))
         chatty = not self._asks_about_something_else(text, raw, terms)
         smalltalk = self._smalltalk_match(raw, terms) if chatty else None
-        if smalltalk is not None:
+        if smalltalk is not None and not self._asks_about_a_keyword(text, terms):
             return smalltalk
         result, off_topic = self._decide(raw, terms, chatty)
         if result.not_covered or not off_topic <= self._passing_topics:
@@ -367,6 +368,10 @@ class Matcher:
             if greeting is not None:
                 return greeting
         return result
+
+    def _asks_about_a_keyword(self, text: str, terms: set[str]) -> bool:
+        """"at night?" asks about the time of day, a topic; "good night" says goodbye."""
+        return "?" in text and bool(terms) and terms <= self._keyword_terms
 
     def _asks_about_something_else(self, text: str, raw: Sequence[str], terms: set[str]) -> bool:
         """A request that names several words small talk never uses is about those words,

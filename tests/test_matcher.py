@@ -295,11 +295,14 @@ def test_small_talk_goes_to_the_right_reply(matcher: Matcher, text: str, expecte
     ("daily?", "tool-frequency"), ("every evening?", "tool-frequency"),
     ("how often do i use it", "tool-frequency"), ("massage", "massage-benefits"),
     ("does massage help", "massage-benefits"),
+    # "night" is a greeting word too ("good night"), but asked about, it is the time of day
+    ("at night?", "tool-frequency"), ("evening or morning?", "tool-frequency"),
 ])
 def test_a_topic_word_is_never_small_talk(matcher: Matcher, text: str, entry_id: str) -> None:
     """Every word of a small-talk phrasing counts as small talk, so one topic word there
     ("remind me every day": "daily" is the frequency topic) would turn these into chat."""
     assert (matcher.match(text).kind, matcher.match(text).entry_id) == ("answer", entry_id)
+    assert matcher.match("good night").entry_id == "smalltalk-bye"
 
 
 def test_a_chatty_thank_you_is_small_talk_but_an_uncovered_question_is_not(
