@@ -147,6 +147,9 @@ def test_acne_is_a_skin_condition_but_its_scars_and_skin_type_are_not(matcher: M
     assert matcher.match("acne scars").kind != "safety"
     assert matcher.match("best face oil for acne prone skin").kind != "safety"
     assert matcher.match("i have acne").rule == "acne"
+    # acne long past is history, not a condition: its scars are an uncovered topic
+    assert matcher.match("I had bad acne as a teenager, can the scars fade?").kind == "fallback"
+    assert matcher.match("I had acne as a teen and I have acne again now, ok to massage?").rule == "acne"
     # acne's exceptions are its own: they never silence another condition
     assert matcher.match("i have rosacea and acne prone skin").rule == "skin-condition"
 
@@ -229,6 +232,7 @@ def test_a_figure_of_speech_is_no_red_flag_but_the_symptom_still_is(
     ("my dad had a stroke last year so we all eat well now, does water plump skin?",
      "my dad had a stroke, can he use a face roller?"),
     ("best lipstick that doesn't bleed into lines", "my lips bleed after using the lip plumper"),
+    ("can massage fix a crooked nose?", "my smile went crooked this morning"),
 ])
 def test_everyday_wording_is_ordinary_but_the_condition_refers(
         matcher: Matcher, ordinary: str, red_flag: str) -> None:
