@@ -304,8 +304,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(matcher, eval_file)
         print(format_report(report, show_misses=not args.quiet))
         if args.baseline:
-            print(f"  baseline: plain WRatio extractOne, in-scope top-1 "
-                  f"{baseline_accuracy(kb, eval_file):.1%}")
+            baseline = baseline_accuracy(kb, eval_file)
+            shown = "n/a (no in-scope questions)" if baseline is None else f"{baseline:.1%}"
+            print(f"  baseline: plain WRatio extractOne, in-scope top-1 {shown}")
         failures += report.failed_floors()
     for failure in failures:
         print(f"FAIL {failure}")

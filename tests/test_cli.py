@@ -283,6 +283,18 @@ def test_eval_prints_accuracy_per_group_and_passes_its_floors(
     assert "FAIL" not in out
 
 
+def test_eval_baseline_has_nothing_to_compare_without_in_scope_questions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file of only out-of-scope questions has no in-scope top-1 figure: not 100%."""
+    path = tmp_path / "fallbacks.yaml"
+    path.write_text(yaml.safe_dump({"questions": [{"q": "who won the football",
+                                                   "expect": "fallback"}]}), encoding="utf-8")
+    code = main(["eval", "--baseline", "--knowledge-dir", str(KNOWLEDGE_DIR), str(path)])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert "in-scope top-1 n/a (no in-scope questions)" in out
+
+
 def test_eval_fails_when_a_floor_is_not_met(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = write_eval(tmp_path, {"in_scope": 0.9}, wrong_label=True)
