@@ -151,6 +151,7 @@ def test_acne_is_a_skin_condition_but_its_scars_and_skin_type_are_not(matcher: M
     assert matcher.match("I had bad acne as a teenager, can the scars fade?").kind == "fallback"
     result = matcher.match("I had acne as a teen and I have acne again now, ok to massage?")
     assert result.rule == "acne"
+    assert matcher.match("I've had acne for 3 months now, can I use retinol?").rule == "acne"
     # acne's exceptions are its own: they never silence another condition
     assert matcher.match("i have rosacea and acne prone skin").rule == "skin-condition"
 
