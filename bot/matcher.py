@@ -351,9 +351,10 @@ class Matcher:
         if rule is not None:
             return MatchResult("safety", None, 1.0, rule=rule)
         terms = set(self.analyzer.terms(text, raw))
-        chatty = not self._asks_about_something_else(text, raw, terms)
+        chatty = not (self._asks_about_something_else(text, raw, terms)
+                      or self._asks_about_a_keyword(text, terms))
         smalltalk = self._smalltalk_match(raw, terms) if chatty else None
-        if smalltalk is not None and not self._asks_about_a_keyword(text, terms):
+        if smalltalk is not None:
             return smalltalk
         result, off_topic = self._decide(raw, terms, chatty)
         if result.not_covered or not off_topic <= self._passing_topics:
