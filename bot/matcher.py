@@ -4,7 +4,7 @@ The pipeline, in order:
 1. safety: red-flag rules see the user's own words first and win outright;
 2. small talk: short messages made of greeting/thanks words match whole-string, unless
    they ask for something and name several words small talk never uses ("can you help
-   me write a cover letter");
+   me write a cover letter") or ask about an entry's keywords alone ("at night?");
 3. analysis: words are spell-corrected against the knowledge base's vocabulary,
    rewritten through the synonym table, stripped of filler words and stemmed;
 4. scoring: each candidate entry is scored by how much of the question it
