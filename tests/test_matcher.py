@@ -243,22 +243,22 @@ def test_the_same_topic_without_the_detail_is_answered(matcher: Matcher) -> None
 
 
 def test_a_maintainer_added_detail_only_blocks_its_own_entry(knowledge_copy: Path) -> None:
-    """'in winter' listed on sun-lifestyle turns a winter question about smoking into the
+    """'in my thirties' listed on sun-lifestyle turns a question about smoking into the
     fallback; the same words never block another entry."""
     path = knowledge_copy / "entries-science.yaml"
     text = path.read_text(encoding="utf-8")
     start = text.index("  - id: sun-lifestyle\n")
     cut = text.index("    not_covered: [\n", start) + len("    not_covered: [\n")
     assert cut < text.index("  - id:", start + 1)  # the list is sun-lifestyle's own
-    path.write_text(text[:cut] + '      "in winter",\n' + text[cut:], encoding="utf-8")
-    question = "does smoking speed up sagging in winter"
+    path.write_text(text[:cut] + '      "in my thirties",\n' + text[cut:], encoding="utf-8")
+    question = "does smoking speed up sagging in my thirties"
     assert Matcher(load_knowledge(KNOWLEDGE_DIR)).match(question).kind == "answer"
     edited = Matcher(load_knowledge(knowledge_copy))
 
     result = edited.match(question)
 
-    assert (result.kind, result.not_covered) == ("fallback", "in winter")
-    other = edited.match("what happens to collagen and elastin in winter")
+    assert (result.kind, result.not_covered) == ("fallback", "in my thirties")
+    other = edited.match("what happens to collagen and elastin in my thirties")
     assert (other.kind, other.entry_id) == ("answer", "collagen-elastin")
 
 
