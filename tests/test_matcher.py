@@ -363,6 +363,7 @@ def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> No
     "help me write a cover letter",  # "cover" is small talk ("what do you cover"): two words left
     "help!! my laptop won't start after the update",
     "hi, do you sell gift cards?",
+    "how do you say good morning in spanish?",  # every word is small talk or everyday
 ])
 def test_a_request_about_something_else_is_not_small_talk(matcher: Matcher, text: str) -> None:
     """"help" or a greeting opens many requests the guide cannot answer; the help text
