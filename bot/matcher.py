@@ -427,6 +427,8 @@ class Matcher:
         if REFERS_BACK.intersection(asked_raw[:3]):
             return None  # "I swim in chlorinated pools. Is that ageing my skin?"
         asked_terms = set(self.analyzer.terms(asked, asked_raw))
+        if not asked_terms:
+            return None  # "My jaw isn't sharp anymore. What can I do?" asks about the story
         smalltalk = self._smalltalk_match(asked_raw, asked_terms)
         if smalltalk is not None:
             return smalltalk  # "My coworker showed me this chat. What can I ask you?"

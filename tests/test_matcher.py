@@ -351,6 +351,15 @@ def test_a_word_of_small_talk_inside_a_longer_clause_is_not_small_talk(matcher: 
     assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-thanks"), result
 
 
+def test_a_bare_question_after_a_story_is_about_the_story(matcher: Matcher) -> None:
+    """"What can I do?" alone asks the bot what it does; after a story it asks about the story."""
+    result = matcher.match("My lower face looks droopy and my jaw isn't sharp anymore. "
+                           "What can I do? 43, mostly using Clinique")
+    assert result.kind != "smalltalk", result
+    result = matcher.match("My coworker showed me this chat. What can I ask you?")
+    assert (result.kind, result.entry_id) == ("smalltalk", "smalltalk-help"), result
+
+
 def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> None:
     result = matcher.match("hi! what do peptides even do?")
     assert (result.kind, result.entry_id) == ("answer", "peptides")
