@@ -4,8 +4,9 @@ The pipeline, in order:
 1. safety: red-flag rules see the user's own words first and win outright;
 2. small talk: short messages made of greeting/thanks words match whole-string, unless
    they ask for something and name several words small talk never uses ("can you help
-   me write a cover letter"), ask about an entry's keywords alone ("at night?") or name
-   an out-of-scope topic ("how do you say good morning in Spanish?");
+   me write a cover letter"), ask about an entry's keywords alone ("at night?"), name
+   an out-of-scope topic ("how do you say good morning in Spanish?") or ask about a
+   passing one ("hi, can you tell me a joke?");
 3. analysis: words are spell-corrected against the knowledge base's vocabulary,
    rewritten through the synonym table, stripped of filler words and stemmed;
 4. scoring: each candidate entry is scored by how much of the question it
@@ -355,7 +356,7 @@ class Matcher:
         chatty = not (self._asks_about_something_else(text, raw, terms)
                       or self._asks_about_a_keyword(text, terms))
         smalltalk = self._smalltalk_match(raw, terms) if chatty else None
-        if smalltalk is not None and not self._names_uncovered_topic(raw):
+        if smalltalk is not None and not self._names_uncovered_topic(text, raw):
             return smalltalk
         result, off_topic = self._decide(raw, terms, chatty)
         if result.not_covered or not off_topic <= self._passing_topics:
@@ -375,10 +376,14 @@ class Matcher:
         """"at night?" asks about the time of day, a topic; "good night" says goodbye."""
         return "?" in text and bool(terms) and terms <= self._keyword_terms
 
-    def _names_uncovered_topic(self, raw: Sequence[str]) -> bool:
+    def _names_uncovered_topic(self, text: str, raw: Sequence[str]) -> bool:
         """Small talk's words can ask about something else: "how do you say good morning
-        in Spanish?" wants a translation, not a greeting."""
-        return any(str(topic) not in self._passing_topics for topic in self.out_of_scope.find(raw))
+        in Spanish?" wants a translation, "hi, what's the weather in Paris?" a forecast;
+        "hi from Paris!" asks nothing and is a greeting."""
+        topics = [str(topic) for topic in self.out_of_scope.find(raw)]
+        if any(topic not in self._passing_topics for topic in topics):
+            return True
+        return bool(topics) and any(asks_at_all(s) for s in sentences(text))
 
     def _asks_about_something_else(self, text: str, raw: Sequence[str], terms: set[str]) -> bool:
         """A request that names several words small talk never uses is about those words,

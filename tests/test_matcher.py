@@ -373,11 +373,20 @@ def test_a_question_after_a_greeting_is_still_a_question(matcher: Matcher) -> No
     "help!! my laptop won't start after the update",
     "hi, do you sell gift cards?",
     "how do you say good morning in spanish?",  # every word is small talk or everyday
+    "hi, what is the weather like in paris?",  # a passing topic, asked about
+    "Good morning! Will it rain tomorrow in Berlin?",
+    "Can you tell me a knock knock joke please",
 ])
 def test_a_request_about_something_else_is_not_small_talk(matcher: Matcher, text: str) -> None:
     """"help" or a greeting opens many requests the guide cannot answer; the help text
     would pretend to, so they get the fallback."""
     assert matcher.match(text).kind == "fallback"
+
+
+def test_a_greeting_that_names_a_place_is_still_a_greeting(matcher: Matcher) -> None:
+    """Shops, places and the weather are only scene-setting until the message asks about them."""
+    for text in ["hi from paris!", "good morning from london"]:
+        assert matcher.match(text).entry_id == "smalltalk-hello", text
 
 
 @pytest.mark.parametrize("text", [
