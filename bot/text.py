@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 
 _APOSTROPHES = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -41,9 +42,16 @@ def words(text: str) -> list[str]:
     A percent sign or a currency symbol says something ("10%", "under $30"), so it
     becomes a word instead of vanishing with the rest of the punctuation.
     """
+    return list(_words(text))
+
+
+@lru_cache(maxsize=16_384)
+def _words(text: str) -> tuple[str, ...]:
+    """``words``, cached: loading splits each phrasing several times (validation, duplicate
+    checks, the matcher's index), and a chat repeats its questions."""
     if _PLAIN.fullmatch(text) and not _STRETCHED.search(text):
-        return text.split()  # most knowledge-base words and patterns; loading reads thousands
-    return _WORD.findall(fold(text).translate(_SYMBOL_WORDS))
+        return tuple(text.split())  # most knowledge-base words and patterns
+    return tuple(_WORD.findall(fold(text).translate(_SYMBOL_WORDS)))
 
 
 def normalise(text: str) -> str:
