@@ -47,6 +47,7 @@ from bot.knowledge import KnowledgeBase, topics_covered
 from bot.phrases import PhraseIndex
 from bot.safety import SafetyRules
 from bot.text import (
+    any_sentence_asks,
     asks_at_all,
     inflection_bases,
     normalise,
@@ -383,7 +384,7 @@ class Matcher:
         topics = [str(topic) for topic in self.out_of_scope.find(raw)]
         if any(topic not in self._passing_topics for topic in topics):
             return True
-        return bool(topics) and any(asks_at_all(s) for s in sentences(text))
+        return bool(topics) and any_sentence_asks(text)
 
     def _asks_about_something_else(self, text: str, raw: Sequence[str], terms: set[str]) -> bool:
         """A request that names several words small talk never uses is about those words,
@@ -392,7 +393,7 @@ class Matcher:
         others = len(terms - self._smalltalk_terms)
         if HELP in raw and others >= HELP_OTHER_WORDS:
             return True
-        return others >= SMALLTALK_OTHER_WORDS and any(asks_at_all(s) for s in sentences(text))
+        return others >= SMALLTALK_OTHER_WORDS and any_sentence_asks(text)
 
     def _greeting_or_thanks(self, text: str) -> MatchResult | None:
         """The greeting or thanks in a message of several sentences or clauses ("Good evening!

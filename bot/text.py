@@ -22,6 +22,7 @@ _QUESTION_OPENERS = frozenset((
 _INDIRECT_QUESTIONS = ("want to know", "like to know", "need to know", "wonder", "wondering",
                        "whether", "tell me", "explain", "curious", "please", "give me", "write me",
                        "help me", "show me", "recommend", "suggest")
+CACHED_TEXT_LENGTH = 200  # every knowledge-base phrasing and pattern is shorter
 _SYMBOL_WORDS = str.maketrans({"%": " percent ", **dict.fromkeys("$€£¥₹₽", " price ")})
 
 
@@ -42,13 +43,19 @@ def words(text: str) -> list[str]:
     A percent sign or a currency symbol says something ("10%", "under $30"), so it
     becomes a word instead of vanishing with the rest of the punctuation.
     """
-    return list(_words(text))
+    if len(text) <= CACHED_TEXT_LENGTH:
+        return list(_cached_words(text))
+    return list(_split_words(text))
 
 
 @lru_cache(maxsize=16_384)
-def _words(text: str) -> tuple[str, ...]:
-    """``words``, cached: loading splits each phrasing several times (validation, duplicate
-    checks, the matcher's index), and a chat repeats its questions."""
+def _cached_words(text: str) -> tuple[str, ...]:
+    """Loading splits each phrasing several times (validation, duplicate checks, the
+    matcher's index); only short texts are kept, so a long-running bot's cache stays small."""
+    return _split_words(text)
+
+
+def _split_words(text: str) -> tuple[str, ...]:
     if _PLAIN.fullmatch(text) and not _STRETCHED.search(text):
         return tuple(text.split())  # most knowledge-base words and patterns
     return tuple(_WORD.findall(fold(text).translate(_SYMBOL_WORDS)))
@@ -181,3 +188,8 @@ def asks_indirectly(sentence: str) -> bool:
 def asks_at_all(sentence: str) -> bool:
     """A sentence that asks, as a question or as a request ("please write me a plan")."""
     return asks(sentence) or asks_indirectly(sentence)
+
+
+def any_sentence_asks(text: str) -> bool:
+    """Whether some sentence of ``text`` asks, as a question or as a request."""
+    return any(asks_at_all(s) for s in sentences(text))
