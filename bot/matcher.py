@@ -1,7 +1,8 @@
 """Matching a user's question to a knowledge-base entry.
 
 The pipeline, in order:
-1. safety: red-flag rules see the user's own words first and win outright;
+1. safety: red-flag rules see the user's own words first and win outright; a sum
+   ("whats 12 times 17") gets the fallback before its words can match an entry;
 2. small talk: short messages made of greeting/thanks words match whole-string, unless
    they ask for something and name several words small talk never uses ("can you help
    me write a cover letter"), ask about an entry's keywords alone ("at night?"), name
@@ -35,6 +36,7 @@ Nothing here knows about Telegram.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -74,6 +76,10 @@ HELP_OTHER_WORDS = 2  # "help me write a cover letter": a plea for help needs fe
 HELP = "help"  # a request in itself, like a question
 GREETINGS = ("hi", "hello")  # the small-talk entry with one of these answers emoji-only messages
 KINDS = ("answer", "clarify", "fallback", "safety", "smalltalk")
+# A sum between two numbers: "12 times 17", "3x + 7 = 22". Not "-" or "/": "2-3 times a
+# week" and "1/2 a dropper" are amounts.
+ARITHMETIC = re.compile(
+    r"\d\s*(?:[+*×÷^=]|\b(?:times|plus|minus|divided by|multiplied by)\b)\s*\d", re.IGNORECASE)
 # A question opening with one of these leans on the sentences before it for its topic.
 REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he",
                          "one", "ones"))
@@ -353,6 +359,8 @@ class Matcher:
         rule = self.safety.check(raw)
         if rule is not None:
             return MatchResult("safety", None, 1.0, rule=rule)
+        if ARITHMETIC.search(text):
+            return MatchResult("fallback", None, 0.0)
         terms = set(self.analyzer.terms(text, raw))
         chatty = not (self._asks_about_something_else(text, raw, terms)
                       or self._asks_about_a_keyword(text, terms))

@@ -384,6 +384,16 @@ def test_a_request_about_something_else_is_not_small_talk(matcher: Matcher, text
     assert matcher.match(text).kind == "fallback"
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    ("whats 12 times 17", "fallback"),  # "times" alone had answered how often to use a tool
+    ("what is 5 plus 7?", "fallback"),
+    ("solve 3x + 7 = 22", "fallback"),
+    ("jade roller: every day or 2-3 times per week?", "answer"),  # a range, not a sum
+])
+def test_a_sum_gets_the_fallback(matcher: Matcher, text: str, kind: str) -> None:
+    assert matcher.match(text).kind == kind
+
+
 def test_a_greeting_that_names_a_place_is_still_a_greeting(matcher: Matcher) -> None:
     """Shops, places and the weather are only scene-setting until the message asks about them."""
     for text in ["hi from paris!", "good morning from london"]:
