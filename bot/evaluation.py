@@ -1,7 +1,7 @@
 """Measuring the matcher on labelled questions (``knowledge/eval/*.yaml``).
 
-``tune.yaml`` is what the matcher is tuned on; ``holdout.yaml`` is kept aside and
-never tuned on, so its figure is the honest estimate for questions nobody here
+``tune.yaml`` is what the matcher is tuned on; ``holdout.yaml`` and ``holdout2.yaml`` are kept
+aside and never tuned on, so their figures are the honest estimate for questions nobody here
 wrote. Each file may set ``floors``: accuracies below them fail ``eval``.
 """
 
