@@ -83,6 +83,10 @@ ARITHMETIC = re.compile(
 # A question opening with one of these leans on the sentences before it for its topic.
 REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he",
                          "one", "ones"))
+# ... except the "it" of "is it possible to ...", which stands for the rest of the sentence.
+DUMMY_IT = frozenset(("possible", "ok", "okay", "safe", "normal", "true", "worth", "bad",
+                      "good", "better", "necessary", "wise", "smart", "realistic"))
+DUMMY_IT_LINKS = frozenset(("to", "that", "if"))
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,20 @@ def _uncovered_topics(kb: KnowledgeBase, known: frozenset[str]) -> PhraseIndex:
     topics = (*kb.out_of_scope, *kb.passing_topics)
     covered = topics_covered(kb, PhraseIndex(((p, p) for p in topics), known))
     return PhraseIndex(((p, p) for p in topics if p not in covered), known)
+
+
+def _refers_back(raw: Sequence[str]) -> bool:
+    """Whether a question opens by pointing at the story before it ("Is that ageing my
+    skin?"); "Is it possible to damage your skin with gua sha?" names its own topic."""
+    for i, word in enumerate(raw[:3]):
+        if word not in REFERS_BACK:
+            continue
+        dummy = (word == "it" and raw[i + 1:i + 2] and raw[i + 1] in DUMMY_IT
+                 and raw[i + 2:i + 3] and raw[i + 2] in DUMMY_IT_LINKS
+                 and not REFERS_BACK.intersection(raw[i + 3:]))
+        if not dummy:
+            return True
+    return False
 
 
 def _is_pictographic(text: str) -> bool:
@@ -438,7 +456,7 @@ class Matcher:
         asked_raw = words(asked)
         if len(asked_raw) < 2:
             return None  # "... asked me what a 'snapback protein' is. Help?" asks about the story
-        if REFERS_BACK.intersection(asked_raw[:3]):
+        if _refers_back(asked_raw):
             return None  # "I swim in chlorinated pools. Is that ageing my skin?"
         asked_terms = set(self.analyzer.terms(asked, asked_raw))
         if not asked_terms:
