@@ -181,6 +181,13 @@ STORIES = [
     ("I just had fillers in my cheeks last week. Can I massage my face?", None),
     ("I love my retinol. Which firming cream at Sephora is the cheapest?", None),
     ("I paid 500 dollars for fillers last week. Can I massage my face?", None),
+    # the "it" of "is it possible to ..." points ahead, not back at the story
+    ("Is it possible to damage your skin with gua sha? I bought a cheap one at a festival.",
+     "massage-damage"),
+    ("I bought a cheap jade roller at a festival. Is it worth it?", None),
+    # a place or a feed is scene-setting
+    ("Could rolling my face do more harm than good? Saw a dramatic Instagram post about it.",
+     "massage-damage"),
 ]
 
 
