@@ -27,8 +27,10 @@ The pipeline, in order:
 6. story and question: when scene-setting sentences drown a clear question ("I walked
    into Sephora and got lost. What should a firming cream contain?"), the question
    sentences are decided on their own, unless the story names an uncovered topic that
-   is not a passing one; a message that asks nothing and greets or thanks in one of its
-   sentences or clauses is small talk.
+   is not a passing one; a detail the closest entry does not cover, named only in the
+   story ("I have a heavy stone roller"), does not block a question about that entry
+   that needs nothing from the story; a message that asks nothing and greets or thanks
+   in one of its sentences or clauses is small talk.
 
 Nothing here knows about Telegram.
 """
@@ -386,8 +388,10 @@ class Matcher:
         if smalltalk is not None and not self._names_uncovered_topic(text, raw):
             return smalltalk
         result, off_topic = self._decide(raw, terms, chatty)
-        if result.not_covered or not off_topic <= self._passing_topics:
+        if not off_topic <= self._passing_topics:
             return result
+        if result.not_covered:
+            return self._detail_only_in_story(text, result)
         if result.kind in ("fallback", "clarify"):
             focused = self._focus_on_question(text, raw)
             if focused is not None:
@@ -450,17 +454,10 @@ class Matcher:
         question is answered on its own only when it is clear by itself and the story
         names no uncovered topic or detail other than passing ones (a shop, a price).
         """
-        asked = question_sentences(text)
-        if asked is None:
+        question = self._question_alone(text)
+        if question is None:
             return None
-        asked_raw = words(asked)
-        if len(asked_raw) < 2:
-            return None  # "... asked me what a 'snapback protein' is. Help?" asks about the story
-        if _refers_back(asked_raw):
-            return None  # "I swim in chlorinated pools. Is that ageing my skin?"
-        asked_terms = set(self.analyzer.terms(asked, asked_raw))
-        if not asked_terms:
-            return None  # "My jaw isn't sharp anymore. What can I do?" asks about the story
+        asked_raw, asked_terms = question
         smalltalk = self._smalltalk_match(asked_raw, asked_terms)
         if smalltalk is not None:
             return smalltalk  # "My coworker showed me this chat. What can I ask you?"
@@ -468,6 +465,39 @@ class Matcher:
         if result.kind != "answer" or off_topic or self.detail_not_covered(raw, result.entry_id):
             return None
         return result
+
+    def _detail_only_in_story(self, text: str, result: MatchResult) -> MatchResult:
+        """A detail the closest entry does not cover, named only in the story around a
+        question about that same entry, does not block its answer: "How much pressure when
+        rolling my face? I have a heavy stone roller from a market in Bali." Stricter than
+        ``_focus_on_question``: no word of the question may point back at the story ("How
+        many weeks until it shows?" after "I started a retinol cream")."""
+        question = self._question_alone(text, strict=True)
+        closest = result.candidates[0].entry_id if result.candidates else None
+        if question is None or closest is None:
+            return result
+        focused, off_topic = self._decide(*question, chatty=False)
+        if focused.kind == "answer" and focused.entry_id == closest and not off_topic:
+            return focused
+        return result
+
+    def _question_alone(self, text: str,
+                        strict: bool = False) -> tuple[list[str], set[str]] | None:
+        """The words and terms of a message's question sentences, when a story surrounds
+        them and they can be read on their own; ``strict`` refuses any word pointing back."""
+        asked = question_sentences(text)
+        if asked is None:
+            return None
+        asked_raw = words(asked)
+        if len(asked_raw) < 2:
+            return None  # "... asked me what a 'snapback protein' is. Help?" asks about the story
+        leans = REFERS_BACK.intersection(asked_raw) if strict else _refers_back(asked_raw)
+        if leans:
+            return None  # "I swim in chlorinated pools. Is that ageing my skin?"
+        asked_terms = set(self.analyzer.terms(asked, asked_raw))
+        if not asked_terms:
+            return None  # "My jaw isn't sharp anymore. What can I do?" asks about the story
+        return asked_raw, asked_terms
 
     def _decide(self, raw: Sequence[str], terms: set[str],
                 chatty: bool = True) -> tuple[MatchResult, frozenset[str]]:

@@ -185,6 +185,12 @@ STORIES = [
     ("Is it possible to damage your skin with gua sha? I bought a cheap one at a festival.",
      "massage-damage"),
     ("I bought a cheap jade roller at a festival. Is it worth it?", None),
+    # a detail the entry does not cover, named only in the story, does not block the answer,
+    # unless the question points back at it
+    ("How much pressure when rolling my face? I have a heavy stone roller from a market in "
+     "Bali.", "massage-pressure"),
+    ("I'm 58 and started a retinol cream last month. Exactly how many weeks until it shows "
+     "visible results?", None),
     # a place or a feed is scene-setting
     ("Could rolling my face do more harm than good? Saw a dramatic Instagram post about it.",
      "massage-damage"),
