@@ -84,7 +84,7 @@ ARITHMETIC = re.compile(
     r"\d\s*(?:[+*×÷^=]|\b(?:times|plus|minus|divided by|multiplied by)\b)\s*\d", re.IGNORECASE)
 # A question opening with one of these leans on the sentences before it for its topic.
 REFERS_BACK = frozenset(("it", "that", "this", "they", "these", "those", "them", "she", "he",
-                         "one", "ones"))
+                         "her", "his", "one", "ones"))
 # ... except the "it" of "is it possible to ...", which stands for the rest of the sentence.
 DUMMY_IT = frozenset(("possible", "ok", "okay", "safe", "normal", "true", "worth", "bad",
                       "good", "better", "necessary", "wise", "smart", "realistic"))

@@ -191,6 +191,8 @@ STORIES = [
      "Bali.", "massage-pressure"),
     ("I'm 58 and started a retinol cream last month. Exactly how many weeks until it shows "
      "visible results?", None),
+    ("My 14 year old daughter wants to copy my gua sha ritual. What would be a simple, "
+     "sensible skincare routine for a girl her age?", None),
     # a place or a feed is scene-setting
     ("Could rolling my face do more harm than good? Saw a dramatic Instagram post about it.",
      "massage-damage"),
