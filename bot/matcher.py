@@ -29,8 +29,10 @@ The pipeline, in order:
    sentences are decided on their own, unless the story names an uncovered topic that
    is not a passing one; a detail the closest entry does not cover, named only in the
    story ("I have a heavy stone roller"), does not block a question about that entry
-   that needs nothing from the story; a message that asks nothing and greets or thanks
-   in one of its sentences or clauses is small talk.
+   that needs nothing from the story, and a story's topic does not answer a question
+   about an uncovered one ("I massage every night. What's the best foundation?"); a
+   message that asks nothing and greets or thanks in one of its sentences or clauses is
+   small talk.
 
 Nothing here knows about Telegram.
 """
@@ -388,6 +390,8 @@ class Matcher:
         if smalltalk is not None and not self._names_uncovered_topic(text, raw):
             return smalltalk
         result, off_topic = self._decide(raw, terms, chatty)
+        if result.kind in ("answer", "clarify") and self._asks_elsewhere(text):
+            return MatchResult("fallback", None, result.score, result.candidates)
         if not off_topic <= self._passing_topics:
             return result
         if result.not_covered:
@@ -480,6 +484,17 @@ class Matcher:
         if focused.kind == "answer" and focused.entry_id == closest and not off_topic:
             return focused
         return result
+
+    def _asks_elsewhere(self, text: str) -> bool:
+        """Whether the story names a guide topic but the question asks about something the
+        guide does not cover: "I do the upward strokes every night. What is the best
+        foundation for a 70 year old?" Read alone, the question fits no entry and names an
+        uncovered topic that is not a passing one."""
+        question = self._question_alone(text)
+        if question is None:
+            return False
+        alone, off_topic = self._decide(*question, chatty=False)
+        return alone.kind == "fallback" and bool(off_topic - self._passing_topics)
 
     def _question_alone(self, text: str,
                         strict: bool = False) -> tuple[list[str], set[str]] | None:

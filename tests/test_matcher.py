@@ -193,6 +193,11 @@ STORIES = [
      "visible results?", None),
     ("My 14 year old daughter wants to copy my gua sha ritual. What would be a simple, "
      "sensible skincare routine for a girl her age?", None),
+    # a story's topic does not answer a question about an uncovered one
+    ("I do the upward strokes on my neck every night. What is the best foundation for older "
+     "skin?", None),
+    ("I use a peptide serum and massage most evenings. How many hours of sleep do I need for "
+     "good skin?", None),
     # a place or a feed is scene-setting
     ("Could rolling my face do more harm than good? Saw a dramatic Instagram post about it.",
      "massage-damage"),
