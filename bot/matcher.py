@@ -493,8 +493,11 @@ class Matcher:
         question = self._question_alone(text)
         if question is None:
             return False
-        alone, off_topic = self._decide(*question, chatty=False)
-        return alone.kind == "fallback" and bool(off_topic - self._passing_topics)
+        topics = {str(topic) for topic in self.out_of_scope.find(question[0])}
+        if not topics - self._passing_topics:
+            return False  # the common case, decided without ranking the question again
+        alone, _ = self._decide(*question, chatty=False)
+        return alone.kind == "fallback"
 
     def _question_alone(self, text: str,
                         strict: bool = False) -> tuple[list[str], set[str]] | None:
