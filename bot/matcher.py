@@ -236,8 +236,8 @@ def _refers_back(raw: Sequence[str]) -> bool:
     for i, word in enumerate(raw[:3]):
         if word not in REFERS_BACK:
             continue
-        dummy = (word == "it" and raw[i + 1:i + 2] and raw[i + 1] in DUMMY_IT
-                 and raw[i + 2:i + 3] and raw[i + 2] in DUMMY_IT_LINKS
+        adjective, link = (*raw[i + 1:i + 3], "", "")[:2]
+        dummy = (word == "it" and adjective in DUMMY_IT and link in DUMMY_IT_LINKS
                  and not REFERS_BACK.intersection(raw[i + 3:]))
         if not dummy:
             return True
