@@ -22,8 +22,8 @@ TELEGRAM_MESSAGE_LIMIT = 4096
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")  # fits Telegram's 64-byte callback data
 MIN_ALTERNATES = 6
 ENTRY_KINDS = ("answer", "smalltalk")
-TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "common_words", "out_of_scope",
-                  "passing_topics", "red_flags", "messages", "tips")
+TOP_LEVEL_KEYS = ("entries", "sections", "synonyms", "stopwords", "common_words", "not_typos",
+                  "out_of_scope", "passing_topics", "red_flags", "messages", "tips")
 ENTRY_REQUIRED = ("id", "question", "alternates", "answer", "section")
 ENTRY_OPTIONAL = ("related", "keywords", "kind", "not_covered")
 SECTION_KEYS = ("id", "title", "browse")
@@ -118,6 +118,9 @@ class KnowledgeBase:
     tips: tuple[Tip, ...]
     files: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = field(default=())
+    # Real words one letter away from a red-flag or topic word ("inflated", "inflamed"):
+    # always read as themselves, never as that word misspelled.
+    not_typos: frozenset[str] = frozenset()
 
     def entries_in(self, section_id: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.section == section_id]
@@ -174,6 +177,7 @@ class _Collector:
         self.synonym_owner: dict[str, str] = {}
         self.stopwords: set[str] = set()
         self.common_words: set[str] = set()
+        self.not_typos: set[str] = set()
         self.out_of_scope: list[str] = []
         self.passing_topics: list[str] = []
         self.red_flags: list[RedFlagRule] = []
@@ -214,6 +218,8 @@ class _Collector:
                                                                self.stopwords),
             "common_words": lambda value, line: self._read_words(value, line, "common_words",
                                                                  self.common_words),
+            "not_typos": lambda value, line: self._read_words(value, line, "not_typos",
+                                                              self.not_typos),
             "out_of_scope": lambda value, line: self._read_topics(value, line, "out_of_scope",
                                                                   self.out_of_scope),
             "passing_topics": lambda value, line: self._read_topics(value, line, "passing_topics",
@@ -546,6 +552,7 @@ class _Collector:
             synonyms=dict(self.synonyms),
             stopwords=frozenset(self.stopwords),
             common_words=frozenset(self.common_words),
+            not_typos=frozenset(self.not_typos),
             # Each topic counts once, however many times (or files) list it.
             out_of_scope=tuple(dict.fromkeys(self.out_of_scope)),
             passing_topics=tuple(dict.fromkeys(self.passing_topics)),

@@ -302,7 +302,7 @@ class Matcher:
         self.weights = weights or Weights()
         texts = [p for e in kb.entries.values() for p in (*e.phrasings, *e.keywords)]
         self.analyzer = Analyzer(kb.synonyms, kb.stopwords, texts, kb.common_words)
-        known = self.analyzer.vocabulary | kb.common_words
+        known = self.analyzer.vocabulary | kb.common_words | kb.not_typos
         self.safety = SafetyRules(kb.red_flags, known)
         self.out_of_scope = _uncovered_topics(kb, known)
         self._passing_topics = frozenset(kb.passing_topics)

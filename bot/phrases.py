@@ -88,6 +88,9 @@ class PhraseIndex:
         # A word some pattern spells out is no typo: "pregnant" in "never pregnant" is not
         # the misspelling "pregant".
         self._spelled = frozenset(w.text for w in spelled if not w.prefix)
+        # Nor is a word that a pattern's prefix already matches: "scalding" is "scald*",
+        # not the misspelling "scaling".
+        self._prefixes = frozenset(w.text for w in single_words if w.prefix)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
 
     def find(self, words: Sequence[str]) -> list[Hashable]:
@@ -119,6 +122,8 @@ class PhraseIndex:
         """Map a misspelled long word onto a pattern word one edit away, never across a
         different first letter: people rarely mistype it, and "blurring" is not "slurring"."""
         if len(word) < FUZZY_MIN_LENGTH or word in self._known or word in self._spelled:
+            return word
+        if any(word[:size] in self._prefixes for size in range(1, len(word) + 1)):
             return word
         if any(base in self._known for base in inflection_bases(word)):
             return word  # "fighting" is "fight", not a typo for "flight*"

@@ -391,6 +391,23 @@ def test_a_word_some_pattern_spells_out_is_not_a_typo_for_another() -> None:
     assert index.find(["pregnat"]) == ["typo"]  # still a typo for the one word it is near
 
 
+def test_a_word_a_prefix_pattern_already_matches_is_not_a_typo_for_another() -> None:
+    index = PhraseIndex([("burn", "scald*"), ("flaky", "scaling")], known_words=set())
+    assert index.find(["scalding"]) == ["burn"]  # not the misspelling "scaling"
+    assert index.find(["scalinq"]) == ["flaky"]
+
+
+def test_real_words_listed_as_not_typos_keep_their_meaning(matcher: Matcher) -> None:
+    """Without knowledge/not_typos.yaml each of these read as a red flag one letter away."""
+    for question in ("the prices are so inflated, which firming ingredients actually work?",
+                     "I took my skin for granted in my 20s, what causes sagging?",
+                     "Is it ok to warm the oil by heating the bottle before a face massage?",
+                     "midlife crisis has hit my jawline, why does the neck sag first?"):
+        assert matcher.match(question).kind != "safety", question
+    assert "inflated" in matcher.kb.not_typos
+    assert matcher.match("my face is inflamed after the new serum").kind == "safety"
+
+
 def test_a_pattern_with_accents_matches_like_the_question_words() -> None:
     index = PhraseIndex([("chest", "décolleté"), ("man", "a man's routine")])
     assert index.find(words("Can I use it on my décolleté?")) == ["chest"]
