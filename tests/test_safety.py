@@ -406,6 +406,11 @@ def test_real_words_listed_as_not_typos_keep_their_meaning(matcher: Matcher) -> 
         assert matcher.match(question).kind != "safety", question
     assert "inflated" in matcher.kb.not_typos
     assert matcher.match("my face is inflamed after the new serum").kind == "safety"
+    # Nor as an out-of-scope topic: "breathing" had read as "breast*", "vibrant" as "vibrat*".
+    assert matcher.match("is breathing deeply during face massage good for lymphatic "
+                         "drainage?").entry_id == "lymphatic-drainage"
+    assert matcher.match("how do I get vibrant firm skin, which ingredients?").entry_id == (
+        "firming-ingredients")
 
 
 def test_a_pattern_with_accents_matches_like_the_question_words() -> None:
