@@ -90,7 +90,7 @@ class PhraseIndex:
         # A word some pattern spells out is no typo: "pregnant" in "never pregnant" is not
         # the misspelling "pregant".
         self._spelled = frozenset(w.text for w in spelled if not w.prefix)
-        # Nor is a word that a pattern's prefix already matches: "scalding" is "scald*",
+        # Nor is a word that a one-word prefix pattern already matches: "scalding" is "scald*",
         # not the misspelling "scaling".
         self._prefixes = frozenset(w.text for w in single_words if w.prefix)
         self._correct = lru_cache(maxsize=20_000)(self._correct_uncached)
